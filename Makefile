@@ -1,0 +1,34 @@
+# thinpool-operator: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+RESULTS ?= test-results
+JEST := NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning" npx jest
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-z0-9-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: node_modules/.package-lock.json ## Install npm dependencies (npm ci) when the lockfile changed
+
+.PHONY: build
+build: deps ## Compile TypeScript into dist/
+	npx tsc -p tsconfig.json
+
+.PHONY: lint
+lint: deps ## eslint, prettier --check and tsc --noEmit over sources and tests
+	npx eslint .
+	npx prettier --check .
+	npx tsc --noEmit -p tsconfig.test.json
+
+.PHONY: crds
+crds: deps ## Regenerate crds/*.yaml (and the chart's copy) from api/
+	npx tsx api/generate-crds.ts
+
+.PHONY: test
+test: lint ## Run every test: lint, typecheck, unit, API emulator, and the real-kernel (VM) suites
+	@mkdir -p $(RESULTS)
+	$(JEST) --json --outputFile=$(RESULTS)/jest.json
