@@ -13,7 +13,11 @@ export function createLogger(component: string): winston.Logger {
     level: level === 'silent' ? 'error' : level,
     silent: level === 'silent',
     defaultMeta: { component },
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors(), winston.format.json()),
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      winston.format.errors(),
+      winston.format.json(),
+    ),
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
   });
 }

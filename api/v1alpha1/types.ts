@@ -207,7 +207,8 @@ export interface ThinPoolNodeSpec {
 }
 
 /** Coarse lifecycle of a node's pool. */
-export type ThinPoolNodePhase = 'Pending' | 'Planned' | 'Provisioning' | 'Ready' | 'Failed' | 'Deleting' | 'Deleted';
+export type ThinPoolNodePhase =
+  'Pending' | 'Planned' | 'Provisioning' | 'Ready' | 'Failed' | 'Deleting' | 'Deleted';
 
 /** One device as the agent sees it. */
 export interface DeviceStatus {
@@ -268,7 +269,11 @@ export interface ThinPoolNode {
 }
 
 /** Condition types of a ThinPool. */
-export const ThinPoolConditions = { Ready: 'Ready', Progressing: 'Progressing', Degraded: 'Degraded' } as const;
+export const ThinPoolConditions = {
+  Ready: 'Ready',
+  Progressing: 'Progressing',
+  Degraded: 'Degraded',
+} as const;
 /** Condition types of a ThinPoolNode. */
 export const ThinPoolNodeConditions = {
   DevicesReady: 'DevicesReady',

@@ -37,8 +37,7 @@ export type FileType = 'file' | 'directory' | 'block-device' | 'character-device
 
 /** Result of {@link Host.stat}. */
 export type FileStat =
-  | { exists: false }
-  | { exists: true; type: FileType; sizeBytes: number; mode: number; mtimeMs: number };
+  { exists: false } | { exists: true; type: FileType; sizeBytes: number; mode: number; mtimeMs: number };
 
 /** Options for {@link Host.writeFile}. */
 export interface WriteFileOptions {
@@ -95,5 +94,7 @@ export class CommandError extends Error {
 
 /** Renders an argument array as a readable, copy-pasteable command line (for logs and plans only). */
 export function formatArgv(argv: readonly string[]): string {
-  return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return argv
+    .map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
