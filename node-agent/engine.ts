@@ -1,0 +1,270 @@
+import type { LastExtension } from '../api/v1alpha1/types.js';
+import type { Logger } from '../common/logger.js';
+import type { AgentSpec } from './agent-spec.js';
+import type { Host } from './host/host.js';
+import { observe } from './observe/observe.js';
+import { poolNumbers, poolView, type Observed } from './observe/observed.js';
+import { renderStep, type Action } from './plan/action.js';
+import { planDestroy } from './plan/destroy.js';
+import { plan, type Finding, type Plan, type PlanContext } from './plan/plan.js';
+import { addSample, type UsageSample } from './time-to-full.js';
+
+/** How a run ended. */
+export type Outcome = 'no-changes' | 'applied' | 'planned' | 'refused' | 'failed';
+
+/** One action the engine ran. */
+export interface ExecutedAction {
+  action: Action;
+  durationMs: number;
+}
+
+/** Result of {@link ThinPoolEngine.apply}, {@link ThinPoolEngine.dryRun} and {@link ThinPoolEngine.destroy}. */
+export interface RunReport {
+  outcome: Outcome;
+  /** The plan made from the first observation: what a dry run prints. */
+  plan: Plan;
+  executed: ExecutedAction[];
+  failure?: { action: Action; message: string };
+  /** The last observation. */
+  observed: Observed;
+  /** Findings of the last observation (refusals, limits, monitoring off). */
+  findings: Finding[];
+}
+
+/** State an engine keeps between runs (the `run` loop keeps one engine; the CLI starts fresh). */
+export interface EngineMemory {
+  samples: UsageSample[];
+  lastMonitorAttemptMs?: number;
+  lastExtension?: LastExtension;
+  /** Extensions performed, by `<kind>/<trigger>`. */
+  extensions: Map<string, number>;
+}
+
+/** Options of {@link ThinPoolEngine}. */
+export interface EngineOptions {
+  host: Host;
+  spec: AgentSpec;
+  log: Logger;
+  now?: () => Date;
+  /** Rounds of observe-plan-apply in one run (plans that depend on earlier steps). Default 4. */
+  maxRounds?: number;
+  /** Minimum time between two `lvchange --monitor y` tries that did not take. Default 5 minutes. */
+  monitorRetryMs?: number;
+}
+
+/**
+ * Observe -> plan -> apply for one pool on one node. Each run observes, plans from that snapshot, runs
+ * the actions one by one re-observing after each mutating step, stops at the first failure, and plans
+ * again when the plan said later steps depend on the earlier ones. Threshold-driven extension happens at
+ * most once per run.
+ */
+export class ThinPoolEngine {
+  readonly memory: EngineMemory = { samples: [], extensions: new Map() };
+  private readonly now: () => Date;
+
+  constructor(private readonly options: EngineOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  get spec(): AgentSpec {
+    return this.options.spec;
+  }
+
+  /** One snapshot of the node's storage; also records a usage sample for the time-to-full estimate. */
+  async observe(signal?: AbortSignal): Promise<Observed> {
+    const observed = await observe(this.options.host, this.options.spec, signal);
+    this.recordSample(observed);
+    return observed;
+  }
+
+  /** Plans without changing anything (`--dry-run`, `mode: Plan`). */
+  async dryRun(signal?: AbortSignal): Promise<RunReport> {
+    const observed = await this.observe(signal);
+    const first = plan(this.spec, observed, this.planContext(true));
+    const refused =
+      first.findings.some((f) => f.blocking) ||
+      first.devices.some((d) => d.state === 'Refused' || d.state === 'Missing');
+    return {
+      outcome: refused ? 'refused' : 'planned',
+      plan: first,
+      executed: [],
+      observed,
+      findings: first.findings,
+    };
+  }
+
+  /** Brings the pool to the spec. */
+  async apply(signal?: AbortSignal): Promise<RunReport> {
+    let observed = await this.observe(signal);
+    const executed: ExecutedAction[] = [];
+    const maxRounds = this.options.maxRounds ?? 4;
+    let first: Plan | undefined;
+    let previous = '';
+    for (let round = 0; round < maxRounds; round++) {
+      const current = plan(this.spec, observed, this.planContext(round === 0));
+      first ??= current;
+      if (current.actions.length === 0) break;
+      const rendered = current.actions.map((a) => renderStep(a.step)).join('\n');
+      if (rendered === previous) {
+        this.options.log.warn('Stopped thin pool apply without progress', {
+          thinPool: this.spec.thinPool,
+          steps: rendered,
+        });
+        break;
+      }
+      previous = rendered;
+      const stop = await this.runActions(current.actions, executed, signal);
+      observed = stop.observed ?? observed;
+      if (stop.failure) {
+        return {
+          outcome: 'failed',
+          plan: first,
+          executed,
+          failure: stop.failure,
+          observed,
+          findings: current.findings,
+        };
+      }
+    }
+    const final = plan(this.spec, observed, { autoExtend: false, retryMonitoring: false });
+    const refused =
+      final.devices.some((d) => d.state === 'Refused' || d.state === 'Missing') ||
+      final.findings.some((f) => f.blocking);
+    const outcome: Outcome = refused ? 'refused' : executed.length === 0 ? 'no-changes' : 'applied';
+    return { outcome, plan: first!, executed, observed, findings: final.findings };
+  }
+
+  /** Tears the pool down (the caller checks `deletionPolicy` and the explicit confirmation). */
+  async destroy(signal?: AbortSignal): Promise<RunReport> {
+    let observed = await this.observe(signal);
+    const first = planDestroy(this.spec, observed);
+    if (first.findings.some((f) => f.blocking)) {
+      return { outcome: 'refused', plan: first, executed: [], observed, findings: first.findings };
+    }
+    const executed: ExecutedAction[] = [];
+    const stop = await this.runActions(first.actions, executed, signal);
+    observed = stop.observed ?? observed;
+    if (stop.failure)
+      return { outcome: 'failed', plan: first, executed, failure: stop.failure, observed, findings: [] };
+    return {
+      outcome: executed.length === 0 ? 'no-changes' : 'applied',
+      plan: first,
+      executed,
+      observed,
+      findings: [],
+    };
+  }
+
+  private planContext(firstRound: boolean): PlanContext {
+    const last = this.memory.lastMonitorAttemptMs;
+    const retry =
+      last === undefined || this.now().getTime() - last >= (this.options.monitorRetryMs ?? 5 * 60_000);
+    return { autoExtend: firstRound, retryMonitoring: retry };
+  }
+
+  private async runActions(
+    actions: readonly Action[],
+    executed: ExecutedAction[],
+    signal?: AbortSignal,
+  ): Promise<{ observed?: Observed; failure?: { action: Action; message: string } }> {
+    const { host, log } = this.options;
+    let observed: Observed | undefined;
+    for (const action of actions) {
+      const started = performance.now();
+      if (action.kind === 'enable-monitoring') this.memory.lastMonitorAttemptMs = this.now().getTime();
+      try {
+        if (action.step.type === 'command') await host.run(action.step.argv, { signal });
+        else await host.writeFile(action.step.path, action.step.content, { mode: action.step.mode });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        log.error('Failed thin pool action', {
+          thinPool: this.spec.thinPool,
+          action: action.kind,
+          explanation: action.explanation,
+          err: message,
+        });
+        observed = await this.observe(signal).catch(() => observed);
+        return { observed, failure: { action, message } };
+      }
+      executed.push({ action, durationMs: performance.now() - started });
+      log.info('Applied thin pool action', {
+        thinPool: this.spec.thinPool,
+        action: action.kind,
+        explanation: action.explanation,
+      });
+      observed = await this.observe(signal);
+      if (action.extension) this.recordExtension(action);
+      const problem = verify(this.spec, action, observed);
+      if (problem) {
+        log.error('Failed thin pool action check', {
+          thinPool: this.spec.thinPool,
+          action: action.kind,
+          problem,
+        });
+        return { observed, failure: { action, message: problem } };
+      }
+    }
+    return { observed };
+  }
+
+  private recordExtension(action: Action): void {
+    const ext = action.extension!;
+    this.memory.lastExtension = {
+      time: this.now().toISOString(),
+      kind: ext.kind,
+      fromBytes: ext.fromBytes,
+      toBytes: ext.toBytes,
+      trigger: ext.trigger,
+    };
+    const key = `${ext.kind}/${ext.trigger}`;
+    this.memory.extensions.set(key, (this.memory.extensions.get(key) ?? 0) + 1);
+  }
+
+  private recordSample(observed: Observed): void {
+    const lv = poolView(observed.lvm, this.spec.vg, this.spec.pool, this.spec.metadataLv).poolLv;
+    if (!lv || lv.segtype !== 'thin-pool' || !lv.active) return;
+    const n = poolNumbers(lv);
+    this.memory.samples = addSample(this.memory.samples, {
+      timeMs: this.now().getTime(),
+      dataUsedBytes: n.dataUsedBytes,
+      dataSizeBytes: n.dataSizeBytes,
+      metadataUsedBytes: n.metadataUsedBytes,
+      metadataSizeBytes: n.metadataSizeBytes,
+    });
+  }
+}
+
+/** Checks the observable effect of an action; returns what is wrong, or `undefined`. Pure. */
+export function verify(spec: AgentSpec, action: Action, observed: Observed): string | undefined {
+  const view = poolView(observed.lvm, spec.vg, spec.pool, spec.metadataLv);
+  const pool = view.poolLv;
+  switch (action.kind) {
+    case 'create-vg':
+    case 'extend-vg':
+      return view.vg ? undefined : `Volume group ${spec.vg} does not exist after ${renderStep(action.step)}`;
+    case 'convert-to-thin-pool':
+      return pool?.segtype === 'thin-pool'
+        ? undefined
+        : `${spec.vg}/${spec.pool} is not a thin pool after conversion`;
+    case 'activate-pool':
+      return pool?.active ? undefined : `Thin pool ${spec.vg}/${spec.pool} is not active after activation`;
+    case 'attach-profile':
+      return pool?.profile === spec.profileName
+        ? undefined
+        : `Profile ${spec.profileName} is not attached to ${spec.vg}/${spec.pool}`;
+    case 'write-profile':
+      return observed.profileContent === (action.step.type === 'write-file' ? action.step.content : undefined)
+        ? undefined
+        : `Profile ${spec.profilePath} does not read back as written`;
+    case 'extend-data':
+      return pool && pool.sizeBytes >= action.extension!.toBytes
+        ? undefined
+        : `Thin pool data did not reach ${action.extension!.toBytes} bytes`;
+    case 'extend-metadata':
+      return pool && (pool.metadataSizeBytes ?? 0) >= action.extension!.toBytes
+        ? undefined
+        : `Thin pool metadata did not reach ${action.extension!.toBytes} bytes`;
+    default:
+      return undefined;
+  }
+}
