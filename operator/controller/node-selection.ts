@@ -1,0 +1,58 @@
+import type { ThinPool, Toleration } from '../../api/v1alpha1/types.js';
+import type { NodeObject, Taint } from './kube-types.js';
+
+/**
+ * Taints the DaemonSet controller tolerates on its own for every daemon Pod (it adds these tolerations
+ * to the Pods), so they never keep an agent off a node.
+ */
+const DAEMONSET_DEFAULT_TOLERATIONS: readonly Toleration[] = [
+  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
+];
+
+/** True when `labels` carry every key/value of `selector` (an empty selector matches every node). */
+export function matchesNodeSelector(
+  labels: Record<string, string> | undefined,
+  selector: Record<string, string> | undefined,
+): boolean {
+  for (const [key, value] of Object.entries(selector ?? {})) {
+    if (labels?.[key] !== value) return false;
+  }
+  return true;
+}
+
+/** core/v1 `Toleration.ToleratesTaint`. */
+export function toleratesTaint(toleration: Toleration, taint: Taint): boolean {
+  if (toleration.effect && toleration.effect !== taint.effect) return false;
+  if (toleration.key && toleration.key !== taint.key) return false;
+  if (!toleration.key && toleration.operator !== 'Exists') return false;
+  if (toleration.operator === 'Exists') return true;
+  return (toleration.value ?? '') === (taint.value ?? '');
+}
+
+/** True when every NoSchedule / NoExecute taint of the node is tolerated. */
+export function toleratesNodeTaints(
+  tolerations: readonly Toleration[] | undefined,
+  taints: readonly Taint[] = [],
+) {
+  const all = [...(tolerations ?? []), ...DAEMONSET_DEFAULT_TOLERATIONS];
+  return taints.every(
+    (taint) => taint.effect === 'PreferNoSchedule' || all.some((t) => toleratesTaint(t, taint)),
+  );
+}
+
+/**
+ * True when the agent DaemonSet of `thinPool` would run on `node`: its nodeSelector matches, its taints are
+ * tolerated, and the node is not being deleted. These are the pool's desired nodes.
+ */
+export function nodeIsEligible(thinPool: Pick<ThinPool, 'spec'>, node: NodeObject): boolean {
+  if (node.metadata.deletionTimestamp) return false;
+  return (
+    matchesNodeSelector(node.metadata.labels, thinPool.spec.nodeSelector) &&
+    toleratesNodeTaints(thinPool.spec.tolerations, node.spec?.taints)
+  );
+}

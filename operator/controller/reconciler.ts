@@ -1,0 +1,290 @@
+import { CLEANUP_FINALIZER, type ThinPool, type ThinPoolNode } from '../../api/v1alpha1/types.js';
+import type { Logger } from '../../common/logger.js';
+import type { OperatorMetrics } from '../metrics.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import type { ReconcileResult } from '../runtime/controller.js';
+import type { Informer } from '../runtime/informer.js';
+import { describeError, isAlreadyExists, isNotFound, type KubeClient } from '../runtime/kube-client.js';
+import type { EventRecorder } from './events.js';
+import type { DaemonSetObject, NodeObject, PodObject } from './kube-types.js';
+import { daemonSetName, labelValue } from './names.js';
+import { planThinPool, type Action, type Removal } from './plan.js';
+import type { OperatorSettings } from './settings.js';
+import { jsonEqual, statusPatch } from './status.js';
+
+/** Index of ThinPoolNodes by `spec.thinPool`, and of agent Pods by their pool label value. */
+export const POOL_INDEX = 'pool';
+
+/** The informer caches the reconciler reads. */
+export interface ReconcilerCaches {
+  thinPools: Informer<ThinPool>;
+  thinPoolNodes: Informer<ThinPoolNode>;
+  nodes: Informer<NodeObject>;
+  agentPods: Informer<PodObject>;
+  daemonSets: Informer<DaemonSetObject>;
+}
+
+/** Dependencies of a {@link ThinPoolReconciler}. */
+export interface ReconcilerOptions {
+  client: KubeClient;
+  settings: OperatorSettings;
+  caches: ReconcilerCaches;
+  events: EventRecorder;
+  logger: Logger;
+  metrics?: OperatorMetrics;
+  clock?: Clock;
+  /** Parallel API writes when creating or deleting many ThinPoolNodes (default 16). */
+  writeConcurrency?: number;
+}
+
+/** Thrown when leadership was lost mid-reconcile: nothing more may be written. */
+export class ReconcileAborted extends Error {
+  constructor() {
+    super('Reconcile aborted: leadership lost');
+    this.name = 'ReconcileAborted';
+  }
+}
+
+const THINPOOLS = '/apis/thinpool.dev/v1alpha1/thinpools';
+const THINPOOLNODES = '/apis/thinpool.dev/v1alpha1/thinpoolnodes';
+
+function listNames(names: readonly string[], max = 5): string {
+  const shown = names.slice(0, max).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
+/** Runs `task` over `items`, at most `limit` at a time; resolves with the errors (never rejects). */
+async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>) {
+  const errors: unknown[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++];
+      try {
+        await task(item);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return errors;
+}
+
+/**
+ * The ThinPool reconciler: observe (the informer caches) -> plan (pure, {@link planThinPool}) -> apply
+ * (idempotent API writes) -> status, patched once and only when it changed.
+ */
+export class ThinPoolReconciler {
+  private readonly clock: Clock;
+
+  constructor(private readonly options: ReconcilerOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Reconciles the ThinPool `name`. */
+  async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const { caches, settings, metrics, logger } = this.options;
+    const thinPool = caches.thinPools.get(name);
+    if (!thinPool) {
+      metrics?.removePool(name);
+      return {};
+    }
+    const plan = planThinPool(
+      {
+        thinPool,
+        nodes: caches.nodes.list(),
+        thinPoolNodes: caches.thinPoolNodes.byIndex(POOL_INDEX, name),
+        agentPods: caches.agentPods.byIndex(POOL_INDEX, labelValue(name)),
+        daemonSet: caches.daemonSets.get(daemonSetName(name), settings.namespace),
+      },
+      settings,
+      this.clock.now(),
+    );
+    try {
+      for (const action of plan.actions) {
+        if (signal.aborted) throw new ReconcileAborted();
+        await this.apply(thinPool, action);
+      }
+      if (plan.status && !jsonEqual(plan.status, thinPool.status ?? {})) {
+        if (signal.aborted) throw new ReconcileAborted();
+        await this.options.client.patch(
+          `${THINPOOLS}/${encodeURIComponent(name)}/status`,
+          statusPatch(thinPool.status, plan.status),
+        );
+        logger.info('Updated ThinPool status', {
+          thinPool: name,
+          generation: plan.status.observedGeneration,
+          nodes: plan.status.nodes,
+          ready: plan.status.conditions?.find((c) => c.type === 'Ready')?.status,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof ReconcileAborted)) {
+        await this.options.events.record(thinPool, 'Warning', 'ReconcileFailed', describeError(err));
+      }
+      throw err;
+    }
+    if (plan.status) {
+      metrics?.setPool(name, plan.status.nodes ?? { desired: 0, ready: 0, failed: 0 }, plan.status.capacity!);
+      for (const event of plan.events)
+        await this.options.events.record(thinPool, event.type, event.reason, event.message);
+    } else {
+      metrics?.removePool(name);
+    }
+    return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+  }
+
+  private async apply(thinPool: ThinPool, action: Action): Promise<void> {
+    const { client, logger, events, settings } = this.options;
+    const name = thinPool.metadata.name ?? '';
+    const poolPath = `${THINPOOLS}/${encodeURIComponent(name)}`;
+    const dsPath = (dsName: string) =>
+      `/apis/apps/v1/namespaces/${encodeURIComponent(settings.namespace)}/daemonsets/${encodeURIComponent(dsName)}`;
+    switch (action.type) {
+      case 'addFinalizer': {
+        const finalizers = [...(thinPool.metadata.finalizers ?? []), CLEANUP_FINALIZER];
+        await client.patch(poolPath, {
+          metadata: { finalizers, resourceVersion: thinPool.metadata.resourceVersion },
+        });
+        logger.info('Added finalizer to ThinPool', { thinPool: name, finalizer: CLEANUP_FINALIZER });
+        return;
+      }
+      case 'removeFinalizer': {
+        const finalizers = (thinPool.metadata.finalizers ?? []).filter((f) => f !== CLEANUP_FINALIZER);
+        await client.patch(poolPath, {
+          metadata: { finalizers, resourceVersion: thinPool.metadata.resourceVersion },
+        });
+        const message = action.retained
+          ? 'Removed the agents; the pools stay on the hosts (deletionPolicy Retain)'
+          : 'Every node deleted its pool; removed the agents (deletionPolicy Delete)';
+        logger.info('Removed finalizer from ThinPool', { thinPool: name, retained: action.retained });
+        await events.record(thinPool, 'Normal', 'Finalized', message);
+        return;
+      }
+      case 'createDaemonSet': {
+        const ds = action.daemonSet;
+        const dsName = ds.metadata.name ?? '';
+        await client.create(
+          `/apis/apps/v1/namespaces/${encodeURIComponent(settings.namespace)}/daemonsets`,
+          ds,
+        );
+        logger.info('Created DaemonSet', { thinPool: name, daemonSet: `${settings.namespace}/${dsName}` });
+        await events.record(
+          thinPool,
+          'Normal',
+          'CreatedDaemonSet',
+          `Created DaemonSet ${settings.namespace}/${dsName}`,
+        );
+        return;
+      }
+      case 'updateDaemonSet': {
+        const ds = action.daemonSet;
+        const dsName = ds.metadata.name ?? '';
+        await client.replace(dsPath(dsName), ds);
+        logger.info('Updated DaemonSet', {
+          thinPool: name,
+          daemonSet: `${settings.namespace}/${dsName}`,
+          why: action.reason,
+        });
+        await events.record(
+          thinPool,
+          'Normal',
+          'UpdatedDaemonSet',
+          `Updated DaemonSet ${settings.namespace}/${dsName}: ${action.reason}`,
+        );
+        return;
+      }
+      case 'deleteDaemonSet': {
+        try {
+          await client.delete(dsPath(action.name));
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+        logger.info('Deleted DaemonSet', {
+          thinPool: name,
+          daemonSet: `${settings.namespace}/${action.name}`,
+        });
+        await events.record(
+          thinPool,
+          'Normal',
+          'DeletedDaemonSet',
+          `Deleted DaemonSet ${settings.namespace}/${action.name}`,
+        );
+        return;
+      }
+      case 'createThinPoolNodes':
+        return this.createThinPoolNodes(thinPool, action.objects);
+      case 'deleteThinPoolNodes':
+        return this.deleteThinPoolNodes(thinPool, action.removals);
+    }
+  }
+
+  private async createThinPoolNodes(thinPool: ThinPool, objects: ThinPoolNode[]): Promise<void> {
+    const { client, logger, events } = this.options;
+    const created: string[] = [];
+    const errors = await forEachLimited(objects, this.options.writeConcurrency ?? 16, async (obj) => {
+      try {
+        await client.create(THINPOOLNODES, obj);
+        created.push(obj.spec.nodeName);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+    });
+    if (created.length > 0) {
+      created.sort();
+      logger.info('Created ThinPoolNodes', {
+        thinPool: thinPool.metadata.name,
+        count: created.length,
+        nodes: created.slice(0, 20),
+      });
+      await events.record(
+        thinPool,
+        'Normal',
+        'CreatedThinPoolNodes',
+        `Created ${created.length} ThinPoolNode${created.length === 1 ? '' : 's'} for nodes ${listNames(created)}`,
+      );
+    }
+    if (errors.length > 0) {
+      throw new Error(
+        `Failed to create ${errors.length} of ${objects.length} ThinPoolNodes: ${describeError(errors[0])}`,
+      );
+    }
+  }
+
+  private async deleteThinPoolNodes(thinPool: ThinPool, removals: Removal[]): Promise<void> {
+    const { client, logger, events } = this.options;
+    const deleted: Removal[] = [];
+    const errors = await forEachLimited(removals, this.options.writeConcurrency ?? 16, async (removal) => {
+      try {
+        await client.delete(`${THINPOOLNODES}/${encodeURIComponent(removal.name)}`);
+        deleted.push(removal);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    });
+    const byReason = new Map<string, string[]>();
+    for (const removal of deleted)
+      byReason.set(removal.reason, [...(byReason.get(removal.reason) ?? []), removal.nodeName]);
+    for (const [reason, nodes] of byReason) {
+      nodes.sort();
+      logger.info('Deleted ThinPoolNodes', {
+        thinPool: thinPool.metadata.name,
+        count: nodes.length,
+        why: reason,
+        nodes: nodes.slice(0, 20),
+      });
+      await events.record(
+        thinPool,
+        'Normal',
+        'DeletedThinPoolNodes',
+        `Deleted ${nodes.length} ThinPoolNode${nodes.length === 1 ? '' : 's'} because ${reason}: ${listNames(nodes)}`,
+      );
+    }
+    if (errors.length > 0) {
+      throw new Error(
+        `Failed to delete ${errors.length} of ${removals.length} ThinPoolNodes: ${describeError(errors[0])}`,
+      );
+    }
+  }
+}
