@@ -9,9 +9,9 @@ export const REPORT_FLAGS = ['--reportformat', 'json', '--units', 'b', '--nosuff
 /** Tag put on the VG and LVs the agent creates, so a half-built pool is recognised as ours. */
 export const MANAGED_TAG = 'thinpool.dev/managed';
 
-/** `lvm fullreport`: every VG, PV, LV and segment in one call. */
+/** `lvm fullreport --all`: every VG, PV, LV (hidden ones too) and segment in one call. */
 export function fullReportArgv(): string[] {
-  return ['lvm', 'fullreport', ...REPORT_FLAGS];
+  return ['lvm', 'fullreport', '--all', ...REPORT_FLAGS];
 }
 
 /** Renders a byte count as LVM's exact byte size argument (`<n>b`). */

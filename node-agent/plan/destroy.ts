@@ -24,7 +24,8 @@ export function planDestroy(spec: AgentSpec, observed: Observed): Plan {
         `Volume group ${spec.vg} holds ${foreign.map((l) => l.name).join(', ')}, which are not the pool's; nothing is removed`,
       );
     }
-    const busy = [...view.thinLvs, ...(view.poolLv ? [view.poolLv] : [])].filter((l) => l.open);
+    // The pool LV itself reads as open while thin LVs are active; only its thin LVs tell real use.
+    const busy = view.thinLvs.filter((l) => l.open);
     const mounted = observed.blockDevices.devices.filter(
       (d) =>
         d.type === 'lvm' && d.mountpoints.length > 0 && d.name.startsWith(`/dev/mapper/${dmName(spec.vg)}-`),
