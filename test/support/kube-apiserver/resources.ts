@@ -395,7 +395,8 @@ function eventObjectRef(event: KubeObject): string {
   return `${String(involved.kind ?? '').toLowerCase()}/${involved.name ?? ''}`;
 }
 
-function validateEventsV1(event: KubeObject): InvalidField[] {
+function validateEventsV1(stored: KubeObject): InvalidField[] {
+  const event = coreEventToEventsV1(stored);
   const errors = ['eventTime', 'reportingController', 'reportingInstance', 'action', 'reason'].flatMap((f) =>
     required(event, [f]),
   );
