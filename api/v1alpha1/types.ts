@@ -173,6 +173,10 @@ export interface Capacity {
   dataUsedBytes: number;
   metadataSizeBytes: number;
   metadataUsedBytes: number;
+  /** Highest data use of any node in percent, 0..100 (the `Data%` column). */
+  dataUsedPercent?: number;
+  /** Highest metadata use of any node in percent, 0..100 (the `Metadata%` column). */
+  metadataUsedPercent?: number;
 }
 
 /** A node that is not Ready, with why. */
@@ -247,6 +251,10 @@ export interface ThinPoolNodeStatus {
     metadataSizeBytes: number;
     metadataUsedBytes: number;
     chunkSizeBytes: number;
+    /** Data use in percent, 0..100 (the `Data%` column). */
+    dataUsedPercent?: number;
+    /** Metadata use in percent, 0..100 (the `Metadata%` column). */
+    metadataUsedPercent?: number;
     active: boolean;
     monitored: boolean;
   };

@@ -34,17 +34,25 @@ export class CelCompileError extends Error {
   override readonly name = 'CelCompileError';
 }
 
+const CEL_RESERVED = new Set([
+  'true', 'false', 'null', 'in', 'as', 'break', 'const', 'continue', 'else', 'for', 'function', 'if', 'import',
+  'let', 'loop', 'package', 'namespace', 'return', 'var', 'void', 'while',
+]); // prettier-ignore
+
 const compiledCache = new Map<string, CompiledExpression | CelCompileError>();
 
-function referencesIdentifier(node: unknown, name: string): boolean {
-  if (Array.isArray(node)) return node.some((child) => referencesIdentifier(child, name));
-  if (typeof node !== 'object' || node === null) return false;
+/** Identifier names and selected field names in a parsed expression. */
+function collectNames(node: unknown, names: { identifiers: Set<string>; fields: Set<string> }): void {
+  if (Array.isArray(node)) {
+    for (const child of node) collectNames(child, names);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
   const record = node as Record<string, unknown>;
-  if (record.case === 'identExpr' && (record.value as { name?: string } | undefined)?.name === name)
-    return true;
-  return Object.entries(record).some(
-    ([key, child]) => key !== '$typeName' && referencesIdentifier(child, name),
-  );
+  const value = record.value as { name?: unknown; field?: unknown } | undefined;
+  if (record.case === 'identExpr' && typeof value?.name === 'string') names.identifiers.add(value.name);
+  if (record.case === 'selectExpr' && typeof value?.field === 'string') names.fields.add(value.field);
+  for (const [key, child] of Object.entries(record)) if (key !== '$typeName') collectNames(child, names);
 }
 
 /** Parses and plans a CEL expression once (cached); throws {@link CelCompileError} when it does not parse. */
@@ -53,10 +61,15 @@ export function compileExpression(expression: string): CompiledExpression {
   if (!compiled) {
     try {
       const parsed = parse(expression);
+      const names = { identifiers: new Set<string>(), fields: new Set<string>() };
+      collectNames(parsed.expr, names);
+      // cel-go, which kube-apiserver uses, rejects reserved words as identifiers and field names.
+      const reserved = [...names.identifiers, ...names.fields].find((name) => CEL_RESERVED.has(name));
+      if (reserved) throw new Error(`reserved identifier: ${reserved} (write __${reserved}__)`);
       const program = plan(environment, parsed) as (bindings: Record<string, unknown>) => CelResult;
       compiled = {
         evaluate: (bindings) => program(bindings),
-        referencesOldSelf: referencesIdentifier(parsed.expr, 'oldSelf'),
+        referencesOldSelf: names.identifiers.has('oldSelf'),
       };
     } catch (error) {
       compiled = new CelCompileError(`${(error as Error).message} (in rule: ${expression})`);
@@ -66,11 +79,6 @@ export function compileExpression(expression: string): CompiledExpression {
   if (compiled instanceof CelCompileError) throw compiled;
   return compiled;
 }
-
-const CEL_RESERVED = new Set([
-  'true', 'false', 'null', 'in', 'as', 'break', 'const', 'continue', 'else', 'for', 'function', 'if', 'import',
-  'let', 'loop', 'package', 'namespace', 'return', 'var', 'void', 'while',
-]); // prettier-ignore
 
 /**
  * The CEL name of an object property (apiserver `cel.Escape`): reserved words become `__word__`, and

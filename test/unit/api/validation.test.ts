@@ -404,6 +404,24 @@ describe('validateAndDefault: CEL rules', () => {
     ]);
   });
 
+  it('rejects reserved words as identifiers, like cel-go, and reaches such properties escaped', () => {
+    const reserved = crd({
+      type: 'object',
+      properties: { loop: { type: 'integer' } },
+      'x-kubernetes-validations': [
+        { rule: 'has(self.loop)' },
+        { rule: '!has(self.__loop__) || self.__loop__ < 3' },
+      ],
+    });
+    expect(messages(validateAndDefault(reserved, object({ loop: 5 })).errors)).toEqual([
+      'spec: Invalid value: "object": compilation failed: reserved identifier: loop (write __loop__) (in rule: has(self.loop))',
+      'spec: Invalid value: "object": failed rule: !has(self.__loop__) || self.__loop__ < 3',
+    ]);
+    expect(checkStructuralSchema(reserved)).toEqual([
+      'spec: rule does not compile: reserved identifier: loop (write __loop__) (in rule: has(self.loop))',
+    ]);
+  });
+
   it('reports an evaluation error as an invalid value naming the rule', () => {
     const result = validateAndDefault(schema, ok({ a: 'x', ruleError: {} }));
     expect(result.errors).toHaveLength(1);
