@@ -1,5 +1,5 @@
 import type { ThinPoolSpec } from '../api/v1alpha1/types.js';
-import { parseQuantityBytes } from './quantity.js';
+import { quantityToNumber } from '../api/quantity.js';
 
 /** Where the agent keeps LVM profiles (LVM's default `config/profile_dir`). */
 export const PROFILE_DIR = '/etc/lvm/profile';
@@ -99,7 +99,7 @@ export function toAgentSpec(thinPool: string, spec: ThinPoolSpec): AgentSpec {
   const size = (field: string, value: string | undefined): number | undefined => {
     if (value === undefined) return undefined;
     try {
-      return parseQuantityBytes(value);
+      return quantityToNumber(value);
     } catch (err) {
       problems.push(`${field}: ${(err as Error).message}`);
       return undefined;

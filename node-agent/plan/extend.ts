@@ -2,7 +2,7 @@ import type { AgentSpec } from '../agent-spec.js';
 import { argv } from '../lvm/commands.js';
 import type { VolumeGroup } from '../lvm/report.js';
 import type { PoolNumbers } from '../observe/observed.js';
-import { formatBytes } from '../quantity.js';
+import { formatBytes } from '../../api/quantity.js';
 import { command, type Action, type Extension } from './action.js';
 import type { Finding } from './plan.js';
 

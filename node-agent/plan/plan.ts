@@ -3,7 +3,7 @@ import { argv, MANAGED_TAG } from '../lvm/commands.js';
 import type { LogicalVolume } from '../lvm/report.js';
 import type { Observed, PoolView } from '../observe/observed.js';
 import { poolNumbers, poolView } from '../observe/observed.js';
-import { formatBytes } from '../quantity.js';
+import { formatBytes } from '../../api/quantity.js';
 import { command, type Action } from './action.js';
 import { planExtensions } from './extend.js';
 import { renderProfile } from './profile.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
 import { hostPathProblems, lvmNameProblems, SpecError, toAgentSpec } from '../../node-agent/agent-spec.js';
-import { parseQuantityBytes } from '../../node-agent/quantity.js';
 import { thinPoolSpec } from './support/fixtures.js';
 
 describe('toAgentSpec', () => {
@@ -84,15 +83,5 @@ describe('name and path rules', () => {
   it('refuses shell metacharacters and paths outside the required directory', () => {
     expect(hostPathProblems('p', '/dev/sdb;rm -rf /')[0]).toMatch(/safe characters/);
     expect(hostPathProblems('p', '/etc/passwd', '/dev')[0]).toMatch(/under \/dev\//);
-  });
-});
-
-describe('parseQuantityBytes', () => {
-  it('parses binary and decimal suffixes and refuses the rest', () => {
-    expect(parseQuantityBytes('512Ki')).toBe(524288);
-    expect(parseQuantityBytes('1G')).toBe(1e9);
-    expect(parseQuantityBytes('1.5Gi')).toBe(1.5 * 1024 ** 3);
-    expect(() => parseQuantityBytes('10 GB')).toThrow(/not a size quantity/);
-    expect(() => parseQuantityBytes('0.5')).toThrow(/whole number/);
   });
 });

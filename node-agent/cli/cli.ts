@@ -1,0 +1,123 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { formatFieldErrors, parseThinPool } from '../../api/thinpool-manifest.js';
+import type { Logger } from '../../common/logger.js';
+import { SpecError, toAgentSpec, type AgentSpec } from '../agent-spec.js';
+import { ThinPoolEngine, type RunReport } from '../engine.js';
+import type { Host } from '../host/host.js';
+import { LoggedHost } from '../host/logged-host.js';
+import { plan } from '../plan/plan.js';
+import { nodeStatus } from '../status.js';
+import { parseArgs, USAGE, UsageError, type CliArgs } from './args.js';
+import { renderRunTable, renderStatusTable, summarize } from './render.js';
+
+/** Exit codes of `thinpool-agent`. */
+export const ExitCode = { Done: 0, Failed: 1, BadInput: 2, Refused: 3 } as const;
+
+/** What the CLI needs from its surroundings (real ones in main.ts, the VM guest in tests). */
+export interface CliEnvironment {
+  /** Creates the host for `--host` / `--host-root`. */
+  host: (args: CliArgs) => Host;
+  log: Logger;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Reads the manifest (default: the local file system). */
+  readManifest?: (path: string) => Promise<string>;
+  /** Cancels a running command (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+}
+
+/** Runs `thinpool-agent` with `argv` (without the program name); resolves to the exit code. */
+export async function runCli(argv: readonly string[], env: CliEnvironment): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      env.stderr(`Error: ${err.message}\n\n${USAGE}\n`);
+      return ExitCode.BadInput;
+    }
+    throw err;
+  }
+  let spec: AgentSpec;
+  try {
+    spec = await loadSpec(args.file, env.readManifest ?? ((p) => readFile(p, 'utf8')));
+  } catch (err) {
+    env.stderr(`Error: ${(err as Error).message}\n`);
+    return ExitCode.BadInput;
+  }
+  if (args.command === 'destroy' && spec.deletionPolicy !== 'Delete') {
+    env.stderr(
+      `Error: ThinPool ${spec.thinPool} has deletionPolicy ${spec.deletionPolicy}; set it to Delete to allow destroy\n`,
+    );
+    return ExitCode.BadInput;
+  }
+  if (args.command === 'apply' && spec.paused) {
+    env.stderr(`ThinPool ${spec.thinPool} is paused: nothing was done\n`);
+    return ExitCode.Done;
+  }
+  const node = args.node ?? hostname();
+  const host = new LoggedHost(env.host(args), env.log);
+  const engine = new ThinPoolEngine({ host, spec, log: env.log });
+  const print = (table: string, json: unknown) =>
+    env.stdout(args.output === 'json' ? `${JSON.stringify(json, null, 2)}\n` : `${table}\n`);
+  try {
+    if (args.command === 'status') {
+      const observed = await engine.observe(env.signal);
+      const current = plan(spec, observed, { autoExtend: false, retryMonitoring: false });
+      const status = nodeStatus({ spec, observed, plan: current, now: new Date() });
+      print(renderStatusTable(spec.thinPool, node, status), { thinPool: spec.thinPool, node, status });
+      return ExitCode.Done;
+    }
+    const dryRun = args.command === 'apply' && (args.dryRun || spec.planOnly);
+    let report: RunReport;
+    if (args.command === 'destroy') report = await engine.destroy(env.signal);
+    else report = dryRun ? await engine.dryRun(env.signal) : await engine.apply(env.signal);
+    const final =
+      args.command === 'destroy'
+        ? report.plan
+        : plan(spec, report.observed, { autoExtend: false, retryMonitoring: false });
+    const status = nodeStatus({
+      spec,
+      observed: report.observed,
+      plan: dryRun ? report.plan : final,
+      memory: engine.memory,
+      failure: report.failure?.message,
+      planned: dryRun,
+      now: new Date(),
+    });
+    const summary = summarize(
+      { thinPool: spec.thinPool, node, command: args.command, dryRun },
+      report,
+      status,
+    );
+    print(renderRunTable(summary), summary);
+    if (report.outcome === 'failed') return ExitCode.Failed;
+    if (report.outcome === 'refused') return ExitCode.Refused;
+    return ExitCode.Done;
+  } catch (err) {
+    env.log.error('Failed thinpool-agent command', { command: args.command, err: (err as Error).message });
+    env.stderr(`Error: ${(err as Error).message}\n`);
+    return ExitCode.Failed;
+  }
+}
+
+/** Reads and validates a ThinPool manifest with the shared validator, then derives the agent's spec. */
+export async function loadSpec(file: string, read: (path: string) => Promise<string>): Promise<AgentSpec> {
+  let text: string;
+  try {
+    text = await read(file);
+  } catch (err) {
+    throw new Error(`Cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = parseThinPool(text);
+  if (!parsed.ok) throw new Error(`Invalid ThinPool in ${file}:\n${formatFieldErrors(parsed.errors)}`);
+  try {
+    return toAgentSpec(parsed.thinPool.metadata.name ?? '', parsed.thinPool.spec);
+  } catch (err) {
+    if (err instanceof SpecError) {
+      throw new Error(`Invalid ThinPool in ${file}:\n${err.problems.join('\n')}`, { cause: err });
+    }
+    throw err;
+  }
+}
