@@ -303,7 +303,7 @@ describe('client-node CRUD against the emulator', () => {
       metadata: { name: 'koa' },
       spec: { dataPercent: 42 },
     };
-    const created = await objects.create(spec);
+    const created: k8s.KubernetesObject = await objects.create(spec);
     expect(created.metadata?.uid).toBeDefined();
     const read = (await objects.read({
       apiVersion: 'thinpool.dev/v1alpha1',
@@ -354,6 +354,57 @@ describe('client-node CRUD against the emulator', () => {
       /^ThinPool\.thinpool\.dev "Bad_Name" is invalid: metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/,
     );
     expect(bad.details?.causes?.[0]).toMatchObject({ reason: 'FieldValueInvalid', field: 'metadata.name' });
+  });
+
+  it('defaults, prunes and validates custom resources through the shared validator, with 422 causes', async () => {
+    const created = (await custom.createClusterCustomObject({
+      ...TP,
+      body: thinPool('val', { devices: [{ path: '/dev/sdb' }], unknownField: 1 }),
+    })) as Obj;
+    expect(created.spec).toEqual({
+      devices: [{ path: '/dev/sdb' }],
+      volumeGroup: 'docker',
+      thinPoolName: 'thinpool',
+      dataPercent: 95,
+    });
+    const tooBig = await statusOf(
+      custom.createClusterCustomObject({ ...TP, body: thinPool('val-2', { dataPercent: 120 }) }),
+    );
+    expect(tooBig).toMatchObject({
+      code: 422,
+      reason: 'Invalid',
+      message:
+        'ThinPool.thinpool.dev "val-2" is invalid: spec.dataPercent: Invalid value: 120: spec.dataPercent in body should be less than or equal to 100',
+    });
+    expect(tooBig.details?.causes).toEqual([
+      {
+        reason: 'FieldValueInvalid',
+        field: 'spec.dataPercent',
+        message: 'Invalid value: 120: spec.dataPercent in body should be less than or equal to 100',
+      },
+    ]);
+    const immutable = await statusOf(
+      custom.patchClusterCustomObject(
+        { ...TP, name: 'val', body: { spec: { volumeGroup: 'other' } } },
+        merge,
+      ),
+    );
+    expect(immutable.code).toBe(422);
+    expect(immutable.message).toContain(
+      'spec.volumeGroup: Invalid value: "string": volumeGroup is immutable',
+    );
+    const strict = await statusOf(
+      custom.createClusterCustomObject({
+        ...TP,
+        body: thinPool('val-3', { typo: true }),
+        fieldValidation: 'Strict',
+      }),
+    );
+    expect(strict).toMatchObject({
+      code: 400,
+      reason: 'BadRequest',
+      message: 'strict decoding error: unknown field "spec.typo"',
+    });
   });
 
   it('stores Events once and serves them as core/v1 and events.k8s.io/v1', async () => {

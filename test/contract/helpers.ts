@@ -29,9 +29,7 @@ export async function eventually<T>(
 }
 
 /** The Status body of a failed call (throws if the call succeeded). */
-export async function statusOf(
-  call: Promise<unknown>,
-): Promise<{
+export async function statusOf(call: Promise<unknown>): Promise<{
   code: number;
   reason?: string;
   message?: string;

@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { validateAndDefault, type JSONSchemaProps } from '../../../api/validation/index.js';
 import { loadCrdManifests } from './crds.js';
 import { EmulatorServer, type ErrorRule, type RequestLogEntry } from './server.js';
 import type { SchemaValidator } from './store.js';
@@ -25,6 +26,10 @@ export interface ApiServerOptions {
   /** CRD validator (pruning, defaulting, schema and CEL); default: the project's shared validator. */
   validator?: SchemaValidator;
 }
+
+/** The project's shared CRD validator (`api/validation`), as the emulator calls it. */
+export const sharedValidator: SchemaValidator = (schema, object, options) =>
+  validateAndDefault(schema as JSONSchemaProps, object, options);
 
 /** A running emulator. */
 export interface RunningApiServer {
@@ -79,7 +84,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ru
   const server = new EmulatorServer({
     retainedEvents: options.retainedEvents ?? 1000,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
-    validator: options.validator,
+    validator: options.validator ?? sharedValidator,
   });
   if (options.crdDir) {
     const crdType = server.store.mustFind('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');

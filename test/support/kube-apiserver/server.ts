@@ -24,7 +24,13 @@ import {
   unsupportedMediaType,
   type StatusBody,
 } from './status.js';
-import { ClusterStore, type DeleteOptions, type SchemaValidator, type Stored } from './store.js';
+import {
+  ClusterStore,
+  type DeleteOptions,
+  type SchemaValidator,
+  type Stored,
+  type WriteOptions,
+} from './store.js';
 import { buildTable, type IncludeObject } from './table.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -286,6 +292,21 @@ export class EmulatorServer {
     const { rt, namespace, name, subresource } = info;
     const params = url.searchParams;
     const dryRun = params.getAll('dryRun').includes('All');
+    const warnings: string[] = [];
+    const fieldValidation = (params.get('fieldValidation') ?? 'Warn') as 'Strict' | 'Warn' | 'Ignore';
+    if (!['Strict', 'Warn', 'Ignore'].includes(fieldValidation)) {
+      throw badRequest(
+        `fieldValidation: Unsupported value: "${fieldValidation}": supported values: "Ignore", "Strict", "Warn"`,
+      );
+    }
+    const writeOptions = { dryRun, fieldValidation, warnings };
+    const flushWarnings = (): void => {
+      if (warnings.length)
+        res.setHeader(
+          'Warning',
+          warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+        );
+    };
     const contentType = mediaType(req.headers['content-type']);
     const accept = negotiate(req.headers.accept);
     switch (info.verb) {
@@ -313,7 +334,8 @@ export class EmulatorServer {
         if (subresource === 'eviction') return this.evict(info, res, parseBody(body, contentType), dryRun);
         if (subresource) throw methodNotAllowed();
         if (rt.namespaced && namespace === undefined) throw methodNotAllowed();
-        const stored = this.store.create(rt, namespace, parseBody(body, contentType), { dryRun });
+        const stored = this.store.create(rt, namespace, parseBody(body, contentType), writeOptions);
+        flushWarnings();
         return this.sendObjects(res, 201, rt, [stored], undefined, params, false);
       }
       case 'update': {
@@ -332,7 +354,11 @@ export class EmulatorServer {
       }
       case 'patch': {
         if (subresource && subresource !== 'status') throw methodNotAllowed();
-        const stored = this.patch(rt, namespace, name ?? '', contentType, body, { dryRun, subresource });
+        const stored = this.patch(rt, namespace, name ?? '', contentType, body, {
+          ...writeOptions,
+          subresource,
+        });
+        flushWarnings();
         return this.sendObjects(res, 200, rt, [stored], undefined, params, false);
       }
       case 'delete': {
@@ -410,7 +436,7 @@ export class EmulatorServer {
     name: string,
     contentType: string,
     body: string,
-    options: { dryRun: boolean; subresource?: string },
+    options: WriteOptions,
   ): Stored {
     const accepted = rt.patchMeta
       ? PATCH_TYPES

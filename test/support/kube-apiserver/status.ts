@@ -176,7 +176,12 @@ export function invalid(kind: string, group: string, name: string, fields: Inval
     name,
     group: group || undefined,
     kind,
-    causes: fields.map((f) => ({ reason: f.type, message: f.message, field: f.field })),
+    // Like field.Error.ErrorBody(): the cause message omits the "<field>: " prefix.
+    causes: fields.map((f) => ({
+      reason: f.type,
+      message: f.message.startsWith(`${f.field}: `) ? f.message.slice(f.field.length + 2) : f.message,
+      field: f.field,
+    })),
   });
 }
 

@@ -58,12 +58,16 @@ export type SchemaValidator = (
   schema: unknown,
   object: unknown,
   options: { oldObject?: unknown },
-) => { object: unknown; errors: ValidatorFieldError[] };
+) => { object: unknown; errors: ValidatorFieldError[]; unknownFields?: string[] };
 
 /** Options of a write. */
 export interface WriteOptions {
   dryRun?: boolean;
   subresource?: string;
+  /** `fieldValidation`: Strict rejects unknown fields of custom resources, Warn (default) reports them. */
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+  /** Filled with warnings for the response's `Warning` headers. */
+  warnings?: string[];
 }
 
 /** Options of a delete (`metav1.DeleteOptions`). */
@@ -509,15 +513,24 @@ export class ClusterStore {
     rt: ResourceType,
     obj: KubeObject,
     old: KubeObject | undefined,
-    subresource?: string,
+    options: WriteOptions,
   ): KubeObject {
     const errors: InvalidField[] = [];
-    if (subresource !== 'status') errors.push(...validateObjectMeta(obj, nameRuleOf(rt), old === undefined));
+    if (options.subresource !== 'status') {
+      errors.push(...validateObjectMeta(obj, nameRuleOf(rt), old === undefined));
+    }
     let result = obj;
     if (rt.custom?.schema && this.validator) {
       const outcome = this.validator(rt.custom.schema, obj, old ? { oldObject: old } : {});
       result = outcome.object as KubeObject;
       errors.push(...outcome.errors.map((e) => ({ type: e.type, field: e.field, message: e.message })));
+      const unknown = outcome.unknownFields ?? [];
+      if (unknown.length && options.fieldValidation === 'Strict') {
+        throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+      }
+      if (unknown.length && options.fieldValidation !== 'Ignore') {
+        options.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
+      }
     }
     if (rt.validate) errors.push(...rt.validate(result, old));
     if (errors.length) throw invalid(rt.kind, rt.group, obj.metadata.name ?? '', errors);
@@ -562,7 +575,7 @@ export class ClusterStore {
       else delete obj.status;
     }
     rt.applyDefaults?.(obj);
-    obj = this.validate(rt, obj, undefined);
+    obj = this.validate(rt, obj, undefined, options);
     if (rt.resource === 'customresourcedefinitions' && rt.group === 'apiextensions.k8s.io') {
       obj.status = establishedStatus(obj, meta.creationTimestamp);
     }
@@ -694,7 +707,7 @@ export class ClusterStore {
     next.apiVersion = oldObj.apiVersion;
     next.kind = oldObj.kind;
     next.metadata.resourceVersion = String(old.rv);
-    next = this.validate(rt, next, oldObj, options.subresource);
+    next = this.validate(rt, next, oldObj, options);
     if (rt.tracksGeneration) {
       next.metadata.generation = oldObj.metadata.generation ?? 1;
       if (options.subresource !== 'status' && contentChanged(oldObj, next, rt.statusSubresource)) {
