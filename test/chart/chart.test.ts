@@ -11,6 +11,7 @@ import {
   type RenderedObject,
 } from './helm.js';
 import { isBuiltIn, validateBuiltIn } from './kube-schema.js';
+import { parseFlags } from '../../operator/flags.js';
 
 // These tests run the real helm and promtool binaries; the machine may be busy.
 jest.setTimeout(120_000);
@@ -170,6 +171,8 @@ describe('helm template with the default values', () => {
     expect(flag(container, 'agent-image-pull-policy')).toBe('IfNotPresent');
     expect(flag(container, 'agent-service-account')).toBe('thinpool-operator-agent');
     findOne(objects, 'ServiceAccount', 'thinpool-operator-agent');
+    expect(flag(container, 'agent-port')).toBe('9842');
+    expect(flag(container, 'agent-priority-class')).toBeUndefined();
 
     const ports = Object.fromEntries((container.ports ?? []).map((p) => [p.name, p.containerPort]));
     expect(ports).toEqual({ metrics: 8080, health: 8081 });
@@ -179,6 +182,26 @@ describe('helm template with the default values', () => {
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'health' });
     expect(container.env?.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom).toEqual({
       fieldRef: { fieldPath: 'metadata.namespace' },
+    });
+  });
+
+  it('passes flags the operator accepts, with the settings the chart means', () => {
+    const container = operatorContainer(objects);
+    const parsed = parseFlags(container.args ?? [], { POD_NAMESPACE: NAMESPACE });
+    expect(parsed).toMatchObject({
+      ok: true,
+      flags: {
+        leaderElect: true,
+        metricsBindAddress: ':8080',
+        healthProbeBindAddress: ':8081',
+        settings: {
+          namespace: NAMESPACE,
+          agentImage: container.image,
+          agentImagePullPolicy: 'IfNotPresent',
+          agentServiceAccount: 'thinpool-operator-agent',
+          agentPort: 9842,
+        },
+      },
     });
   });
 
@@ -208,8 +231,6 @@ describe('helm template with the default values', () => {
       [
         '/events:create',
         '/events:patch',
-        'events.k8s.io/events:create',
-        'events.k8s.io/events:patch',
         '/nodes:get',
         '/nodes:list',
         '/nodes:patch',
@@ -221,17 +242,13 @@ describe('helm template with the default values', () => {
         'thinpool.dev/thinpools:get',
         'thinpool.dev/thinpools:list',
         'thinpool.dev/thinpools:patch',
-        'thinpool.dev/thinpools:update',
         'thinpool.dev/thinpools:watch',
-        'thinpool.dev/thinpools/status:get',
         'thinpool.dev/thinpools/status:patch',
-        'thinpool.dev/thinpools/status:update',
         'thinpool.dev/thinpools/finalizers:update',
         'thinpool.dev/thinpoolnodes:create',
         'thinpool.dev/thinpoolnodes:delete',
         'thinpool.dev/thinpoolnodes:get',
         'thinpool.dev/thinpoolnodes:list',
-        'thinpool.dev/thinpoolnodes:patch',
         'thinpool.dev/thinpoolnodes:watch',
       ].sort(),
     );
@@ -243,7 +260,6 @@ describe('helm template with the default values', () => {
         'apps/daemonsets:delete',
         'apps/daemonsets:get',
         'apps/daemonsets:list',
-        'apps/daemonsets:patch',
         'apps/daemonsets:update',
         'apps/daemonsets:watch',
         'coordination.k8s.io/leases:create',
@@ -391,13 +407,33 @@ describe('helm template with every option on', () => {
     );
     expect(flag(container, 'agent-image-pull-policy')).toBe('IfNotPresent');
     expect(flag(container, 'agent-service-account')).toBe('thinpool-agent');
-    expect(container.args?.at(-1)).toBe('--resync-period=10m');
+    expect(container.args?.at(-1)).toBe('--workers=4');
+    expect(flag(container, 'agent-port')).toBe('9900');
+    const agentService = specOf<ServiceSpec>(findOne(objects, 'Service', 'thinpool-operator-agent-metrics'));
+    expect(agentService.ports).toEqual([{ name: 'metrics', port: 9900, targetPort: 9900, protocol: 'TCP' }]);
+    expect(flag(container, 'agent-priority-class')).toBe('thinpool-agent-critical');
     const agentAccount = findOne(objects, 'ServiceAccount', 'thinpool-agent');
     expect(agentAccount.imagePullSecrets).toEqual([{ name: 'regcred' }]);
     const binding = findOne(objects, 'ClusterRoleBinding', 'thinpool-operator-agent');
     expect(binding.subjects).toEqual([
       { kind: 'ServiceAccount', name: 'thinpool-agent', namespace: NAMESPACE },
     ]);
+  });
+
+  it('passes every option as flags the operator accepts', () => {
+    const parsed = parseFlags(operatorContainer(objects).args ?? [], {});
+    expect(parsed).toMatchObject({
+      ok: true,
+      flags: {
+        workers: 4,
+        settings: {
+          agentServiceAccount: 'thinpool-agent',
+          agentPort: 9900,
+          agentPriorityClassName: 'thinpool-agent-critical',
+          agentImagePullPolicy: 'IfNotPresent',
+        },
+      },
+    });
   });
 
   it('runs two operator replicas with leader election', () => {

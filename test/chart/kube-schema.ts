@@ -1,7 +1,14 @@
 import type { RenderedObject } from './helm.js';
 
 /** API groups whose kinds the kubernetes-models package validates (the built-in Kubernetes API). */
-const BUILT_IN_GROUPS = new Set(['', 'apps', 'rbac.authorization.k8s.io', 'policy', 'coordination.k8s.io']);
+const BUILT_IN_GROUPS = new Set([
+  '',
+  'apps',
+  'rbac.authorization.k8s.io',
+  'policy',
+  'coordination.k8s.io',
+  'apiextensions.k8s.io',
+]);
 
 interface ValidatingModel {
   validate(): void;
