@@ -52,7 +52,10 @@ export interface ErrorRule {
   verb?: string;
   resource?: string;
   rate: number;
+  /** HTTP code of the injected Status; default 500. */
   code?: number;
+  /** Fail only this many matching requests, then drop the rule; default: no limit. */
+  count?: number;
 }
 
 /** Settings of the HTTP front. */
@@ -175,7 +178,7 @@ export class EmulatorServer {
   /** Adds (or replaces, for the same verb and resource) an error rule. */
   setErrorRate(rule: ErrorRule): void {
     this.errorRules = this.errorRules.filter((r) => r.verb !== rule.verb || r.resource !== rule.resource);
-    if (rule.rate > 0) this.errorRules.push(rule);
+    if (rule.rate > 0) this.errorRules.push({ ...rule });
   }
 
   /** Removes every error rule. */
@@ -234,6 +237,8 @@ export class EmulatorServer {
         Math.random() < r.rate,
     );
     if (fault) {
+      if (fault.count !== undefined && --fault.count <= 0)
+        this.errorRules = this.errorRules.filter((r) => r !== fault);
       const code = fault.code ?? 500;
       const message = code === 500 ? 'Internal error occurred: injected fault' : `injected fault (${code})`;
       entry.status = code;
