@@ -19,7 +19,11 @@ interface Seen {
 }
 
 /** Opens a watch and records its events and its end. */
-async function record(kc: k8s.KubeConfig, path: string, query: Record<string, unknown>) {
+async function record(
+  kc: k8s.KubeConfig,
+  path: string,
+  query: Record<string, string | number | boolean | undefined>,
+) {
   const events: Seen[] = [];
   let ended: unknown = 'open';
   const controller = await new k8s.Watch(kc).watch(
