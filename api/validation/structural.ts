@@ -6,7 +6,7 @@
  * cost estimate finite.
  */
 import { compileExpression, parseFieldPath, validateCelRules } from './cel-validation.js';
-import type { FieldError } from './field-error.js';
+import type { FieldError, PathSegment } from './field-error.js';
 import { applyDefaults, cloneJson, prune } from './prune-and-default.js';
 import { additionalPropertiesSchema, type JSONSchemaProps } from './schema-props.js';
 import { validateValue } from './value-validation.js';
@@ -159,11 +159,27 @@ function checkRules(schema: JSONSchemaProps, walk: Walk, report: (problem: strin
         report(`messageExpression does not compile: ${(error as Error).message}`);
       }
     }
-    if (rule.fieldPath !== undefined && !parseFieldPath(rule.fieldPath)) {
-      report(`fieldPath "${rule.fieldPath}" is not a valid relative path`);
+    if (rule.fieldPath !== undefined) {
+      const segments = parseFieldPath(rule.fieldPath);
+      if (!segments) report(`fieldPath "${rule.fieldPath}" is not a valid relative path`);
+      else if (!resolvesInSchema(schema, segments)) {
+        report(`fieldPath "${rule.fieldPath}" does not name a field of this schema`);
+      }
     }
     if (rule.optionalOldSelf !== undefined) report('optionalOldSelf is not supported by this validator');
   }
+}
+
+/** True when every segment of a rule's fieldPath names a declared property, map value or list item. */
+function resolvesInSchema(schema: JSONSchemaProps, segments: PathSegment[]): boolean {
+  let node: JSONSchemaProps | undefined = schema;
+  for (const segment of segments) {
+    if (!node) return false;
+    if ('index' in segment) node = node.items;
+    else if ('field' in segment) node = node.properties?.[segment.field] ?? additionalPropertiesSchema(node);
+    else node = additionalPropertiesSchema(node);
+  }
+  return node !== undefined;
 }
 
 function checkDefault(schema: JSONSchemaProps, report: (problem: string) => void): void {

@@ -528,6 +528,14 @@ describe('checkStructuralSchema', () => {
             properties: { v: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self == oldSelf' }] } },
           },
         },
+        badFieldPath: {
+          type: 'object',
+          properties: { a: { type: 'string' } },
+          'x-kubernetes-validations': [
+            { rule: 'true', fieldPath: '.b' },
+            { rule: 'true', fieldPath: 'a' },
+          ],
+        },
         mapWithoutRequiredKey: {
           type: 'array',
           'x-kubernetes-list-type': 'map',
