@@ -1,0 +1,35 @@
+/** An RBAC PolicyRule (resource rules only). */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** An API request as the emulator logs it. */
+export interface ResourceRequest {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+}
+
+function matches(rule: PolicyRule, request: ResourceRequest): boolean {
+  const resource = request.subresource ? `${request.resource}/${request.subresource}` : request.resource;
+  return (
+    (rule.apiGroups.includes('*') || rule.apiGroups.includes(request.group)) &&
+    (rule.resources.includes('*') || rule.resources.includes(resource)) &&
+    (rule.verbs.includes('*') || rule.verbs.includes(request.verb))
+  );
+}
+
+/**
+ * Kubernetes RBAC's decision for one request: allowed when a cluster-wide rule matches, or a rule of a Role
+ * bound in the request's namespace does (pass those rules only for requests in that namespace).
+ */
+export function authorized(
+  request: ResourceRequest,
+  clusterRules: PolicyRule[],
+  namespaceRules: PolicyRule[],
+): boolean {
+  return [...clusterRules, ...namespaceRules].some((rule) => matches(rule, request));
+}
