@@ -28,7 +28,17 @@ lint: deps ## eslint, prettier --check and tsc --noEmit over sources and tests
 crds: deps ## Regenerate crds/*.yaml (and the chart's copy) from api/
 	npx tsx api/generate-crds.ts
 
+.PHONY: test-setup
+test-setup: deps ## Install the VM's apt packages and guest kernel, and fetch helm, kubectl and promtool
+	@if ! test/vm/setup --with-runtimes; then \
+	  if [ -n "$$THINPOOL_REQUIRE_VM" ] && [ "$$THINPOOL_REQUIRE_VM" != 0 ]; then \
+	    echo "make: test/vm/setup failed and THINPOOL_REQUIRE_VM is set: the real-kernel suites are required" >&2; exit 1; \
+	  fi; \
+	  echo "make: test/vm/setup failed: the real-kernel suites will be skipped" >&2; \
+	fi
+	test/tools/fetch-tools.sh
+
 .PHONY: test
-test: lint ## Run every test: lint, typecheck, unit, API emulator, and the real-kernel (VM) suites
+test: lint test-setup ## Run every test: lint, typecheck, unit, API emulator, chart, and the real-kernel (VM) suites
 	@mkdir -p $(RESULTS)
 	$(JEST) --json --outputFile=$(RESULTS)/jest.json
