@@ -4,7 +4,7 @@ export const RESERVED_MOUNT_PATHS = ['/host', '/dev', '/run/udev', '/etc/lvm'] a
 /** Host paths no pool directory may live under. */
 const FORBIDDEN_HOST_PREFIXES = ['/proc', '/sys', '/dev'] as const;
 
-const SAFE_PATH = /^\/[A-Za-z0-9._\-/]+$/;
+const SAFE_PATH = /^\/[A-Za-z0-9._:@+\-/]+$/;
 
 function isUnder(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
@@ -20,7 +20,7 @@ export function hostDirectoryProblem(path: string): string | undefined {
   if (!path.startsWith('/')) return 'must be an absolute path';
   if (path === '/') return 'must not be the root directory';
   if (path.length > 4096) return 'must be at most 4096 characters';
-  if (!SAFE_PATH.test(path)) return 'may only contain letters, digits, ".", "_", "-" and "/"';
+  if (!SAFE_PATH.test(path)) return 'may only contain letters, digits, "/" and "._:@+-"';
   if (path.endsWith('/') || path.includes('//')) return 'must be normalised (no trailing or double "/")';
   if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
     return 'must not contain "." or ".." segments';

@@ -40,7 +40,15 @@ function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
-/** Sums the pool sizes the ready nodes report. */
+function percent(used: number, size: number): number {
+  return size > 0 ? Math.round((used / size) * 1000) / 10 : 0;
+}
+
+/**
+ * Sums the pool sizes every desired node reports (a node that is not ready keeps its last report), and
+ * takes the highest data and metadata use of any node, in percent with one decimal: autoextend acts on
+ * the fullest node, not on the average.
+ */
 export function sumCapacity(
   verdicts: readonly NodeVerdict[],
   thinPoolNodes: ReadonlyMap<string, ThinPoolNode>,
@@ -51,15 +59,20 @@ export function sumCapacity(
     metadataSizeBytes: 0,
     metadataUsedBytes: 0,
   };
+  let dataPercent: number | undefined;
+  let metadataPercent: number | undefined;
   for (const verdict of verdicts) {
-    if (verdict.state !== 'ready') continue;
     const pool = thinPoolNodes.get(verdict.nodeName)?.status?.pool;
     if (!pool) continue;
     capacity.dataSizeBytes += pool.dataSizeBytes;
     capacity.dataUsedBytes += pool.dataUsedBytes;
     capacity.metadataSizeBytes += pool.metadataSizeBytes;
     capacity.metadataUsedBytes += pool.metadataUsedBytes;
+    dataPercent = Math.max(dataPercent ?? 0, percent(pool.dataUsedBytes, pool.dataSizeBytes));
+    metadataPercent = Math.max(metadataPercent ?? 0, percent(pool.metadataUsedBytes, pool.metadataSizeBytes));
   }
+  if (dataPercent !== undefined) capacity.dataUsedPercent = dataPercent;
+  if (metadataPercent !== undefined) capacity.metadataUsedPercent = metadataPercent;
   return capacity;
 }
 
@@ -75,7 +88,7 @@ export function failingNodes(verdicts: readonly NodeVerdict[], max: number): Fai
 }
 
 /**
- * Computes the whole status of a ThinPool (pure): node counts, capacity summed over ready nodes, the
+ * Computes the whole status of a ThinPool (pure): node counts, capacity summed over the nodes, the
  * failing-node list, and the `Ready`, `Progressing` and `Degraded` conditions with `observedGeneration`
  * (transition times kept while a condition's status holds).
  */

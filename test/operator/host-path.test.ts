@@ -2,9 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { hostDirectoryProblem } from '../../operator/controller/host-path.js';
 
 describe('hostDirectoryProblem', () => {
-  it.each(['/var/lib/thinpool', '/srv/loop-files', '/mnt/data_1/pool.d'])('accepts %s', (path) => {
-    expect(hostDirectoryProblem(path)).toBeUndefined();
-  });
+  it.each(['/var/lib/thinpool', '/srv/loop-files', '/mnt/data_1/pool.d', '/srv/a:b@c+d'])(
+    'accepts %s',
+    (path) => {
+      expect(hostDirectoryProblem(path)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['var/lib/x', 'must be an absolute path'],

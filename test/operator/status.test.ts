@@ -34,7 +34,7 @@ function tpns(pool = thinPool('p'), sizes: Record<string, number> = {}): Map<str
 describe('computeStatus', () => {
   const pool = thinPool('p', {}, { generation: 3 });
 
-  it('turns Ready with the capacity summed over ready nodes', () => {
+  it('turns Ready with the capacity summed over the nodes', () => {
     const status = computeStatus({
       thinPool: pool,
       verdicts: [ready('a'), ready('b')],
@@ -48,6 +48,8 @@ describe('computeStatus', () => {
       dataUsedBytes: 1000,
       metadataSizeBytes: 40,
       metadataUsedBytes: 4,
+      dataUsedPercent: 25,
+      metadataUsedPercent: 10,
     });
     expect(status.failingNodes).toEqual([]);
     expect(status.observedGeneration).toBe(3);
@@ -79,7 +81,7 @@ describe('computeStatus', () => {
     ]);
   });
 
-  it('is Degraded with the failing node and its reason, and leaves failed nodes out of the capacity', () => {
+  it('is Degraded with the failing node and its reason; capacity counts every node that reports a pool', () => {
     const status = computeStatus({
       thinPool: pool,
       verdicts: [ready('a'), failed('b'), pending('c')],
@@ -88,7 +90,7 @@ describe('computeStatus', () => {
       maxFailingNodes: 10,
     });
     expect(status.nodes).toEqual({ desired: 3, ready: 1, failed: 1 });
-    expect(status.capacity?.dataSizeBytes).toBe(1000);
+    expect(status.capacity?.dataSizeBytes).toBe(4000);
     expect(status.failingNodes).toEqual([
       { node: 'b', reason: 'DeviceHasFilesystem', message: 'Refused /dev/sdb on b' },
       { node: 'c', reason: 'AwaitingAgent', message: 'The agent has not reported yet' },

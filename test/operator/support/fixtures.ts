@@ -104,8 +104,8 @@ export function readyStatus(dataSize: number, generation = 1): ThinPoolNodeStatu
     pool: {
       dataSizeBytes: dataSize,
       dataUsedBytes: dataSize / 4,
-      metadataSizeBytes: dataSize / 100,
-      metadataUsedBytes: dataSize / 1000,
+      metadataSizeBytes: Math.floor(dataSize / 100),
+      metadataUsedBytes: Math.floor(dataSize / 1000),
       chunkSizeBytes: 524288,
       active: true,
       monitored: true,
