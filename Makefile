@@ -19,14 +19,19 @@ build: deps ## Compile TypeScript into dist/
 	npx tsc -p tsconfig.json
 
 .PHONY: lint
-lint: deps ## eslint, prettier --check and tsc --noEmit over sources and tests
+lint: deps ## eslint, prettier --check, tsc --noEmit over sources and tests, and the CRD freshness check
 	npx eslint .
 	npx prettier --check .
 	npx tsc --noEmit -p tsconfig.test.json
+	npx tsx api/generate-crds.ts --check
 
 .PHONY: crds
 crds: deps ## Regenerate crds/*.yaml (and the chart's copy) from api/
 	npx tsx api/generate-crds.ts
+
+.PHONY: crds-check
+crds-check: deps ## Fail when crds/ (or the chart's copy) differs from what api/ generates
+	npx tsx api/generate-crds.ts --check
 
 .PHONY: test-setup
 test-setup: deps ## Install the VM's apt packages and guest kernel, and fetch helm, kubectl and promtool
