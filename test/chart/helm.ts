@@ -36,7 +36,7 @@ export interface HelmResult {
 let helmHome: string | undefined;
 
 /** Runs the real helm binary with its cache, config and data in a private temporary directory. */
-export async function helm(args: string[]): Promise<HelmResult> {
+export async function helm(args: string[], env: Record<string, string> = {}): Promise<HelmResult> {
   helmHome ??= mkdtempSync(path.join(tmpdir(), 'thinpool-helm-'));
   const result = await execa(toolPath('helm'), args, {
     reject: false,
@@ -44,6 +44,7 @@ export async function helm(args: string[]): Promise<HelmResult> {
       HELM_CACHE_HOME: path.join(helmHome, 'cache'),
       HELM_CONFIG_HOME: path.join(helmHome, 'config'),
       HELM_DATA_HOME: path.join(helmHome, 'data'),
+      ...env,
     },
   });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
