@@ -11,7 +11,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
-        { selector: "Property[key.name='shell'][value.value=true]", message: 'Never run host commands through a shell.' },
+        {
+          selector: "Property[key.name='shell'][value.value=true]",
+          message: 'Never run host commands through a shell.',
+        },
       ],
     },
   },
