@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kind end-to-end test of thinpool-operator (`make e2e-kind`), for machines with Docker and kind:
 #   1. a kind cluster (1 control plane, 2 workers) sharing the host's /dev, so that the loop devices the agent
-#      attaches inside a node exist there;
+#      attaches inside a node exist there; lvm2 installed in the pool's worker (the agent runs the node's LVM);
 #   2. the image built from the Dockerfile and loaded into the nodes; the chart installed with helm;
 #   3. a loop-lvm ThinPool on one labelled worker: Ready, its ThinPoolNode Ready, metrics scraped and equal to
 #      `lvs` to the byte, the unlabelled worker left alone;
@@ -87,7 +87,8 @@ release_host_devices() {
     fi
   done
   losetup --list --noheadings --output NAME,BACK-FILE 2>/dev/null | while read -r device file; do
-    if [[ "$file" == "$loop_dir/"* ]]; then losetup --detach "$device" || log "could not detach $device"; fi
+    # The kernel shows a backing file's path as seen from here: inside a node container's root on the host.
+    if [[ "$file" == *"$loop_dir/"* ]]; then losetup --detach "$device" || log "could not detach $device"; fi
   done
 }
 
@@ -109,6 +110,11 @@ modprobe loop 2>/dev/null || true
 kind delete cluster --name "$cluster" >/dev/null 2>&1 || true
 kind create cluster --name "$cluster" --config "$here/kind-cluster.yaml" --kubeconfig "$kubeconfig" \
   ${KIND_NODE_IMAGE:+--image "$KIND_NODE_IMAGE"} --wait 5m
+
+# The agent runs the node's own LVM through nsenter (as on a real host), and kind's node image has none.
+log "Installing lvm2 and thin-provisioning-tools in $pool_node (needs network access from the node)"
+docker exec "$pool_node" bash -c 'command -v lvm >/dev/null || { apt-get update -qq &&
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lvm2 thin-provisioning-tools; }'
 
 log "Building $image and loading it into the nodes"
 docker build --tag "$image" "$repo"
@@ -143,8 +149,7 @@ scraped_data_size() {
     awk -v pool="thinpool=\"$pool\"" '$1 ~ /^thinpool_data_size_bytes\{/ && index($1, pool) { printf "%.0f\n", $2 }'
 }
 lvs_data_size() {
-  k -n "$namespace" exec "$(agent_pod)" -- lvs --noheadings --units b --nosuffix -o lv_size "$vg/thinpool" |
-    tr -d ' '
+  docker exec "$pool_node" lvs --noheadings --units b --nosuffix -o lv_size "$vg/thinpool" | tr -d ' '
 }
 metrics_match_lvs() {
   local scraped reported
@@ -160,7 +165,7 @@ status_capacity_matches() {
 check 'the ThinPool status capacity equals lvs' status_capacity_matches
 
 log "Rebooting $pool_node: VG deactivated, loops detached, node container restarted"
-k -n "$namespace" exec "$(agent_pod)" -- vgchange --activate n "$vg"
+docker exec "$pool_node" vgchange --activate n "$vg"
 release_host_devices
 docker restart "$pool_node" >/dev/null
 check "$pool_node is Ready again" k wait node/"$pool_node" --for=condition=Ready --timeout="$timeout"
@@ -168,8 +173,7 @@ pool_recovered() {
   local deadline=$((SECONDS + 600))
   until [[ "$(k get thinpoolnode "$pool.$pool_node" \
     -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]] &&
-    [[ "$(k -n "$namespace" exec "$(agent_pod)" -- lvs --noheadings -o lv_active "$vg/thinpool" 2>/dev/null |
-      tr -d ' ')" == active ]]; do
+    [[ "$(docker exec "$pool_node" lvs --noheadings -o lv_active "$vg/thinpool" 2>/dev/null | tr -d ' ')" == active ]]; do
     ((SECONDS < deadline)) || return 1
     sleep 5
   done
@@ -190,7 +194,7 @@ no_host_devices() {
   for dm in /sys/block/dm-*/dm/name; do
     [[ -e "$dm" && "$(cat "$dm")" == "${vg//-/--}-"* ]] && return 1
   done
-  ! losetup --list --noheadings --output BACK-FILE 2>/dev/null | grep -q "^$loop_dir/"
+  ! losetup --list --noheadings --output BACK-FILE 2>/dev/null | grep -qF "$loop_dir/"
 }
 check 'no device-mapper device or loop of the pool is left on the host' no_host_devices
 
