@@ -2,7 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { createLogger } from '../common/logger.js';
+import { createLogger, type Logger } from '../common/logger.js';
 import { parseBindAddress, parseFlags, USAGE, type OperatorFlags } from './flags.js';
 import { startHttpServer, type Route, type RunningHttpServer } from './http-server.js';
 import { Operator } from './operator.js';
@@ -22,6 +22,7 @@ export function loadKubeConfig(flagPath: string | undefined, env: NodeJS.Process
 }
 
 async function serve(
+  logger: Logger,
   address: string,
   routes: Record<string, Route>,
   servers: RunningHttpServer[],
@@ -30,6 +31,7 @@ async function serve(
   if (!bind || bind === 'disabled') return undefined;
   const server = await startHttpServer(bind.host, bind.port, routes);
   servers.push(server);
+  logger.info('Started HTTP server', { address, port: server.port, paths: Object.keys(routes) });
   return server;
 }
 
@@ -57,10 +59,10 @@ export async function runOperator(flags: OperatorFlags): Promise<number> {
   };
   const servers: RunningHttpServer[] = [];
   if (flags.metricsBindAddress === flags.healthProbeBindAddress) {
-    await serve(flags.metricsBindAddress, { ...metricsRoutes, ...healthRoutes }, servers);
+    await serve(logger, flags.metricsBindAddress, { ...metricsRoutes, ...healthRoutes }, servers);
   } else {
-    await serve(flags.metricsBindAddress, metricsRoutes, servers);
-    await serve(flags.healthProbeBindAddress, healthRoutes, servers);
+    await serve(logger, flags.metricsBindAddress, metricsRoutes, servers);
+    await serve(logger, flags.healthProbeBindAddress, healthRoutes, servers);
   }
 
   let shuttingDown = false;
