@@ -1,0 +1,210 @@
+/**
+ * The container runtime on the pool, with the real daemons in the VM (Debian's docker.io 20.10 and
+ * containerd 1.6, no systemd: Docker restarts through its init script, containerd by signal). Pools are
+ * made with plain LVM commands; the runtime module observes, plans, applies and waits for the host-side
+ * one-shot exactly as the standalone agent does.
+ */
+import { afterEach, beforeAll, expect, it } from '@jest/globals';
+import { createLogger } from '../../common/logger.js';
+import { reconcileRuntime, type RuntimeSpecSource } from '../../node-agent/runtime/index.js';
+import { parse as parseToml } from 'smol-toml';
+import { describeVm, useGuest } from '../vm/guest.js';
+import {
+  DOCKER,
+  cleanRuntimeFiles,
+  makeBusyboxTarball,
+  makeThinPool,
+  poolDataUsedBytes,
+  saveRuntimeFiles,
+  startContainerd,
+  startDockerWithInitScript,
+  type SavedFiles,
+} from './guest-runtime.js';
+
+const logger = createLogger('runtime-vm-test');
+const MiB = 2 ** 20;
+const TARBALL = '/var/tmp/busybox.tar';
+
+function dockerSpec(docker: Record<string, unknown> = {}, volumeGroup = 'dock-vg'): RuntimeSpecSource {
+  return {
+    volumeGroup,
+    thinPoolName: 'thinpool',
+    // The guest has no udev: Docker refuses devicemapper there unless told to skip the udev sync check.
+    runtime: { type: 'docker', docker: { overrideUdevSyncCheck: true, ...docker } },
+  };
+}
+
+async function dockerInfo(vm: Parameters<typeof makeThinPool>[0]) {
+  const { stdout } = await vm.run([DOCKER, 'info', '--format', '{{json .}}']);
+  const info = JSON.parse(stdout) as { Driver: string; DriverStatus: [string, string][] | null };
+  return { driver: info.Driver, poolName: info.DriverStatus?.find(([k]) => k === 'Pool Name')?.[1] };
+}
+
+async function sha256(vm: Parameters<typeof makeThinPool>[0], path: string): Promise<string> {
+  return (await vm.run(['sha256sum', path])).stdout.split(' ')[0]!;
+}
+
+describeVm('the container runtime on the pool, with the real daemons', () => {
+  const guest = useGuest();
+  let saved: SavedFiles;
+  beforeAll(async () => {
+    saved = await saveRuntimeFiles(guest.vm);
+  });
+  afterEach(async () => {
+    await cleanRuntimeFiles(guest.vm, saved);
+  });
+
+  it('Docker: switches a plain daemon.json with other keys to devicemapper on the pool, and containers write into it', async () => {
+    const { vm } = guest;
+    await makeThinPool(vm, 'dock-vg', 'thinpool', vm.disk('disk1').byIdPath);
+    await vm.run(['mkdir', '-p', '/etc/docker']);
+    await vm.writeFile(
+      '/etc/docker/daemon.json',
+      '{\n  "log-level": "warn",\n  "labels": ["purpose=thinpool-test"],\n  "storage-driver": "vfs"\n}\n',
+    );
+    await startDockerWithInitScript(vm);
+    await makeBusyboxTarball(vm, TARBALL);
+    await vm.run([DOCKER, 'import', TARBALL, 'rt/before:1']);
+
+    const first = await reconcileRuntime(vm, dockerSpec(), { mode: 'Apply', wait: true, logger });
+
+    const launch = first.appliedActions.at(-1);
+    expect(launch?.kind === 'run' && launch.argv.slice(0, 3)).toEqual(['setsid', '-f', '/bin/sh']);
+    expect(first.report.condition).toMatchObject({ status: 'True', reason: 'Configured' });
+    expect(await dockerInfo(vm)).toEqual({ driver: 'devicemapper', poolName: 'dock--vg-thinpool' });
+    const daemonJson = JSON.parse((await vm.readFile('/etc/docker/daemon.json'))!) as Record<string, unknown>;
+    expect(daemonJson).toEqual({
+      'log-level': 'warn',
+      labels: ['purpose=thinpool-test'],
+      'storage-driver': 'devicemapper',
+      'storage-opts': [
+        'dm.thinpooldev=/dev/mapper/dock--vg-thinpool',
+        'dm.use_deferred_removal=true',
+        'dm.use_deferred_deletion=true',
+        'dm.min_free_space=10%',
+        'dm.override_udev_sync_check=true',
+      ],
+    });
+    // The vfs data root was moved aside, as the docs do, with its image still in it.
+    const repositories = await vm.readFile('/var/lib/docker.bk/image/vfs/repositories.json');
+    expect(repositories).toContain('rt/before');
+
+    await vm.run([DOCKER, 'import', '-c', 'CMD ["/bin/sh"]', TARBALL, 'rt/busybox:1']);
+    const before = await poolDataUsedBytes(vm, 'dock-vg', 'thinpool');
+    await vm.run([
+      DOCKER,
+      'run',
+      '--name',
+      'fill',
+      '--network',
+      'none',
+      'rt/busybox:1',
+      'sh',
+      '-c',
+      'dd if=/dev/zero of=/fill bs=1M count=64 && sync',
+    ]);
+    const after = await poolDataUsedBytes(vm, 'dock-vg', 'thinpool');
+    expect(after - before).toBeGreaterThanOrEqual(63 * MiB);
+
+    const second = await reconcileRuntime(vm, dockerSpec(), { mode: 'Apply', logger });
+    expect(second.appliedActions).toEqual([]);
+    expect(second.report.condition.reason).toBe('Configured');
+  });
+
+  it('Docker: refuses a malformed daemon.json, leaves it byte for byte, and says why', async () => {
+    const { vm } = guest;
+    const malformed = '{\n  "log-level": "warn",\n}\n';
+    await vm.run(['mkdir', '-p', '/etc/docker']);
+    await vm.writeFile('/etc/docker/daemon.json', malformed);
+    const checksum = await sha256(vm, '/etc/docker/daemon.json');
+
+    const result = await reconcileRuntime(vm, dockerSpec(), { mode: 'Apply', wait: true, logger });
+
+    expect(result.appliedActions).toEqual([]);
+    expect(result.report.condition).toMatchObject({ status: 'False', reason: 'MalformedDaemonJson' });
+    expect(result.report.status.message).toMatch(
+      /^\/etc\/docker\/daemon\.json is not valid JSON: .*left untouched/,
+    );
+    expect(await sha256(vm, '/etc/docker/daemon.json')).toBe(checksum);
+    expect(await vm.readFile('/etc/docker/daemon.json')).toBe(malformed);
+    expect(await vm.stat('/var/lib/thinpool-agent/runtime')).toEqual({ exists: false });
+  });
+
+  it('Docker: a storage option Docker rejects rolls back to the previous configuration with its data in place', async () => {
+    const { vm } = guest;
+    await makeThinPool(vm, 'dock-vg', 'thinpool', vm.disk('disk1').byIdPath);
+    const original = '{"storage-driver": "vfs", "log-level": "warn"}\n';
+    await vm.run(['mkdir', '-p', '/etc/docker']);
+    await vm.writeFile('/etc/docker/daemon.json', original);
+    await startDockerWithInitScript(vm);
+    await makeBusyboxTarball(vm, TARBALL);
+    await vm.run([DOCKER, 'import', TARBALL, 'rt/keep:1']);
+    await vm.run([DOCKER, 'create', '--name', 'keeper', 'rt/keep:1', 'true']);
+
+    const spec = dockerSpec({ extraStorageOptions: ['dm.no_such_option=1'] });
+    const result = await reconcileRuntime(vm, spec, { mode: 'Apply', wait: true, logger });
+
+    expect(result.report.condition).toMatchObject({ status: 'False', reason: 'RolledBack' });
+    expect(result.report.status.message).toContain('devmapper: Unknown option dm.no_such_option');
+    expect(await vm.readFile('/etc/docker/daemon.json')).toBe(original);
+    expect((await dockerInfo(vm)).driver).toBe('vfs');
+    await vm.run([DOCKER, 'image', 'inspect', 'rt/keep:1']);
+    const containers = await vm.run([DOCKER, 'ps', '-a', '--format', '{{.Names}}']);
+    expect(containers.stdout.split('\n')).toContain('keeper');
+    expect(await vm.stat('/var/lib/docker.bk')).toEqual({ exists: false });
+
+    const again = await reconcileRuntime(vm, spec, { mode: 'Apply', wait: true, logger });
+    expect(again.appliedActions).toEqual([]);
+    expect(again.report.condition.reason).toBe('RolledBack');
+  });
+
+  it('containerd: the devmapper snapshotter loads on our pool, a ctr snapshot lands in it, and Docker may not share it', async () => {
+    const { vm } = guest;
+    await makeThinPool(vm, 'ctrd', 'thinpool', vm.disk('disk2').byIdPath);
+    const originalToml = (await vm.readFile('/etc/containerd/config.toml'))!;
+    await startContainerd(vm);
+    const spec: RuntimeSpecSource = {
+      volumeGroup: 'ctrd',
+      thinPoolName: 'thinpool',
+      // DM_DISABLE_UDEV=1: without udev, dmsetup would wait for /dev/mapper nodes that never appear.
+      runtime: { type: 'containerd', containerd: { baseImageSize: '1Gi', disableUdev: true } },
+    };
+
+    const result = await reconcileRuntime(vm, spec, { mode: 'Apply', wait: true, logger });
+
+    expect(result.report.condition).toMatchObject({ status: 'True', reason: 'Configured' });
+    const plugins = await vm.run(['ctr', 'plugins', 'ls']);
+    expect(plugins.stdout).toMatch(/^io\.containerd\.snapshotter\.v1\s+devmapper\s+\S+\s+ok\s*$/m);
+    const toml = (await vm.readFile('/etc/containerd/config.toml'))!;
+    expect(toml.startsWith(originalToml)).toBe(true);
+    expect(parseToml(toml)).toMatchObject({
+      version: 2,
+      plugins: {
+        'io.containerd.grpc.v1.cri': { cni: { bin_dir: '/usr/lib/cni' } },
+        'io.containerd.snapshotter.v1.devmapper': {
+          pool_name: 'ctrd-thinpool',
+          root_path: '/var/lib/containerd/devmapper',
+          base_image_size: '1GiB',
+          discard_blocks: true,
+        },
+      },
+    });
+
+    const before = await poolDataUsedBytes(vm, 'ctrd', 'thinpool');
+    await vm.run(['ctr', 'snapshots', '--snapshotter', 'devmapper', 'prepare', 'thinpool-test-snap']);
+    const devices = (await vm.run(['dmsetup', 'ls'])).stdout;
+    const snapshot = /^(ctrd-thinpool-snap-\d+)\s/m.exec(devices)?.[1];
+    expect(snapshot).toBeDefined();
+    const table = (await vm.run(['dmsetup', 'table', snapshot!])).stdout.trim().split(/\s+/);
+    const pool = (
+      await vm.run(['dmsetup', 'info', '-c', '--noheadings', '-o', 'major,minor', 'ctrd-thinpool'])
+    ).stdout.trim();
+    expect(table[2]).toBe('thin');
+    expect(table[3]).toBe(pool);
+    expect(await poolDataUsedBytes(vm, 'ctrd', 'thinpool')).toBeGreaterThan(before);
+
+    const docker = await reconcileRuntime(vm, dockerSpec({}, 'ctrd'), { mode: 'Apply', wait: true, logger });
+    expect(docker.appliedActions).toEqual([]);
+    expect(docker.report.condition).toMatchObject({ status: 'False', reason: 'PoolUsedByOtherRuntime' });
+  });
+});
