@@ -1,7 +1,7 @@
 import type { LastExtension } from '../api/v1alpha1/types.js';
 import type { Logger } from '../common/logger.js';
 import type { AgentSpec } from './agent-spec.js';
-import type { Host } from './host/host.js';
+import { CommandError, type Host } from './host/host.js';
 import { observe } from './observe/observe.js';
 import { poolNumbers, poolView, type Observed } from './observe/observed.js';
 import { renderStep, type Action } from './plan/action.js';
@@ -60,6 +60,8 @@ export interface EngineOptions {
  */
 export class ThinPoolEngine {
   readonly memory: EngineMemory = { samples: [], extensions: new Map() };
+  /** Why the last `lvchange --monitor y` failed, when it did. */
+  monitoringError?: string;
   private readonly now: () => Date;
 
   constructor(private readonly options: EngineOptions) {
@@ -177,6 +179,12 @@ export class ThinPoolEngine {
         else await host.writeFile(action.step.path, action.step.content, { mode: action.step.mode });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
+        if (action.kind === 'enable-monitoring' && err instanceof CommandError) {
+          // Monitoring is best effort (dmeventd may be missing, e.g. in a container): report it, go on.
+          log.warn('Failed to enable thin pool monitoring', { thinPool: this.spec.thinPool, err: message });
+          this.monitoringError = message;
+          continue;
+        }
         log.error('Failed thin pool action', {
           thinPool: this.spec.thinPool,
           action: action.kind,

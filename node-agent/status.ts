@@ -13,7 +13,7 @@ import { renderStep } from './plan/action.js';
 import type { Plan } from './plan/plan.js';
 import { estimateTimeToFull } from './time-to-full.js';
 
-/** Inputs of {@link nodeStatus}. */
+/** Inputs of {@link nodeStatus}. The phase is never `Provisioning` here: the run loop sets it while applying. */
 export interface StatusInput {
   spec: AgentSpec;
   observed: Observed;
@@ -51,12 +51,24 @@ export function nodeStatus(input: StatusInput): ThinPoolNodeStatus {
     conditions = setCondition(conditions, { type, status: ok ? 'True' : 'False', reason, message }, now);
   };
   const deviceProblem = blocking.find((f) => f.code.startsWith('Device'));
-  set(
-    ThinPoolNodeConditions.DevicesReady,
-    !deviceProblem,
-    deviceProblem?.code ?? 'DevicesInUse',
-    deviceProblem?.message ?? `${devices.length || view.pvs.length} device(s) in volume group ${spec.vg}`,
-  );
+  const pendingDevices = devices.filter((d) => d.state === 'Pending');
+  if (deviceProblem)
+    set(ThinPoolNodeConditions.DevicesReady, false, deviceProblem.code, deviceProblem.message);
+  else if (pendingDevices.length > 0) {
+    set(
+      ThinPoolNodeConditions.DevicesReady,
+      false,
+      'DevicesPending',
+      `${pendingDevices.map((d) => d.path).join(', ')} not yet in volume group ${spec.vg}`,
+    );
+  } else {
+    set(
+      ThinPoolNodeConditions.DevicesReady,
+      true,
+      'DevicesInUse',
+      `${view.pvs.length} physical volume(s) in volume group ${spec.vg}`,
+    );
+  }
   const poolReady = !!numbers?.active && !input.failure && blocking.length === 0;
   const poolReason = input.failure
     ? 'ApplyFailed'
@@ -91,7 +103,6 @@ export function nodeStatus(input: StatusInput): ThinPoolNodeStatus {
   if (input.failure || blocking.length > 0) phase = 'Failed';
   else if (input.planned && plan.actions.length > 0) phase = 'Planned';
   else if (poolReady) phase = 'Ready';
-  else if (plan.actions.length > 0) phase = 'Provisioning';
   else phase = 'Pending';
 
   const status: ThinPoolNodeStatus = { phase, conditions, devices };

@@ -257,6 +257,17 @@ function planExistingPool(
     result.complete = false;
     return;
   }
+  // Extensions come first: a filling pool matters more than monitoring, which may be unavailable.
+  if (!result.complete) return;
+  const extensions = planExtensions(
+    spec,
+    view.vg!,
+    numbers,
+    view.spareLv?.sizeBytes ?? 0,
+    context.autoExtend,
+  );
+  result.actions.push(...extensions.actions);
+  result.findings.push(...extensions.findings);
   if (!numbers.monitored) {
     if (context.retryMonitoring) {
       result.actions.push(
@@ -274,16 +285,6 @@ function planExistingPool(
       });
     }
   }
-  if (!result.complete) return;
-  const extensions = planExtensions(
-    spec,
-    view.vg!,
-    numbers,
-    view.spareLv?.sizeBytes ?? 0,
-    context.autoExtend,
-  );
-  result.actions.push(...extensions.actions);
-  result.findings.push(...extensions.findings);
 }
 
 /**
