@@ -226,7 +226,8 @@ export class LeaderElector {
       this.observe(spec, JSON.stringify(spec));
       return true;
     } catch (err) {
-      this.options.logger?.debug('Failed to create leader Lease', {
+      // Losing the race to another replica is routine; anything else (RBAC, a missing namespace) is not.
+      this.options.logger?.[isConflict(err) ? 'debug' : 'warn']('Failed to create leader Lease', {
         ...this.leaseFields(),
         err: describeError(err),
       });
@@ -241,7 +242,7 @@ export class LeaderElector {
       this.observe(spec, JSON.stringify(spec));
       return true;
     } catch (err) {
-      this.options.logger?.debug('Failed to update leader Lease', {
+      this.options.logger?.[isConflict(err) ? 'debug' : 'warn']('Failed to update leader Lease', {
         ...this.leaseFields(),
         err: describeError(err),
       });
