@@ -530,10 +530,10 @@ describe('runtimeReport', () => {
       configured: true,
       condition: { status: 'True', reason: 'NotRequested' },
     });
-    const failed = {
+    const failed: RuntimePlan = {
       outcome: { kind: 'failed', switchId: 'a', state: 'rolled-back', message: 'm' },
       actions: [],
-    } as const;
+    };
     expect(runtimeReport(docker, failed, false).condition).toMatchObject({
       status: 'False',
       reason: 'RolledBack',
