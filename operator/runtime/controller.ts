@@ -67,12 +67,14 @@ export class Controller {
         const result = await reconcile(key, this.abortController.signal);
         const seconds = (performance.now() - started) / 1000;
         queue.forget(key);
-        if (result?.requeueAfterMs !== undefined && !this.abortController.signal.aborted) {
-          queue.addAfter(key, result.requeueAfterMs);
-          observe?.('requeue', seconds);
-        } else {
-          observe?.('success', seconds);
-        }
+        const requeue = result?.requeueAfterMs !== undefined && !this.abortController.signal.aborted;
+        if (requeue) queue.addAfter(key, result?.requeueAfterMs ?? 0);
+        observe?.(requeue ? 'requeue' : 'success', seconds);
+        logger?.debug(`Reconciled ${kind}`, {
+          [kind.charAt(0).toLowerCase() + kind.slice(1)]: key,
+          durationMs: Math.round(seconds * 10_000) / 10,
+          requeueAfterMs: result?.requeueAfterMs,
+        });
       } catch (err) {
         const seconds = (performance.now() - started) / 1000;
         observe?.('error', seconds);

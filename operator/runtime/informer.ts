@@ -224,6 +224,8 @@ export class Informer<T extends KubeObject> {
 
   private async listAll(): Promise<void> {
     const pageSize = this.options.pageSize ?? 500;
+    const started = performance.now();
+    const pagesBefore = this.stats.listPages;
     const items: T[] = [];
     let resourceVersion: string;
     let token: string | undefined;
@@ -243,6 +245,12 @@ export class Informer<T extends KubeObject> {
     } while (token);
     this.stats.lists++;
     this.replaceAll(items);
+    this.options.logger?.info(`Listed ${this.options.kind} objects`, {
+      kind: this.options.kind,
+      count: items.length,
+      pages: this.stats.listPages - pagesBefore,
+      durationMs: Math.round(performance.now() - started),
+    });
     this.resourceVersion = resourceVersion;
     this.lastListAt = this.clock.now();
     if (!this.synced) {
