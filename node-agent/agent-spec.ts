@@ -118,6 +118,12 @@ export function toAgentSpec(thinPool: string, spec: ThinPoolSpec): AgentSpec {
     const metadataBytes = size('loop.metadataSize', spec.loop.metadataSize) ?? 0;
     if (dataBytes < 64 * 1024 * 1024) problems.push('loop.dataSize must be at least 64Mi');
     if (metadataBytes < 8 * 1024 * 1024) problems.push('loop.metadataSize must be at least 8Mi');
+    // LVM sizes the metadata LV as metadataPercent of the VG in whole 4 MiB extents: at least one.
+    if ((dataBytes + metadataBytes) * spec.metadataPercent < 100 * 4 * 1024 * 1024 + 100 * 2 * 1024 * 1024) {
+      problems.push(
+        `loop.dataSize + loop.metadataSize is too small: ${spec.metadataPercent}% of it must hold one 4Mi extent of metadata`,
+      );
+    }
     const base = `${spec.volumeGroup}-${spec.thinPoolName}`;
     loop = {
       directory: dir,

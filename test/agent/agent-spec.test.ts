@@ -85,3 +85,17 @@ describe('name and path rules', () => {
     expect(hostPathProblems('p', '/etc/passwd', '/dev')[0]).toMatch(/under \/dev\//);
   });
 });
+
+describe('loop sizes', () => {
+  it('refuses loop files too small to hold one extent of metadata', () => {
+    expect(() =>
+      toAgentSpec(
+        'x',
+        thinPoolSpec({
+          devices: undefined,
+          loop: { directory: '/var/lib/tp', dataSize: '256Mi', metadataSize: '32Mi' },
+        }),
+      ),
+    ).toThrow(/too small: 1% of it must hold one 4Mi extent of metadata/);
+  });
+});

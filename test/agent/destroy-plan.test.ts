@@ -87,7 +87,7 @@ describe('planDestroy', () => {
     const spec = agentSpec({
       volumeGroup: 'loopvg',
       devices: undefined,
-      loop: { directory: '/var/lib/tp', dataSize: '300Mi', metadataSize: '64Mi' },
+      loop: { directory: '/var/lib/tp', dataSize: '600Mi', metadataSize: '64Mi' },
     });
     expect(commands(planDestroy(spec, observed))).toEqual([
       'vgremove -y loopvg',

@@ -382,7 +382,7 @@ describe('plan: loop-lvm', () => {
   const loopSpec = () =>
     agentSpec({
       devices: undefined,
-      loop: { directory: '/var/lib/tp', dataSize: '300Mi', metadataSize: '64Mi' },
+      loop: { directory: '/var/lib/tp', dataSize: '600Mi', metadataSize: '64Mi' },
     });
   const file = (path: string, role: 'data' | 'metadata', sizeBytes?: number, device?: string) => ({
     role,
@@ -411,7 +411,7 @@ describe('plan: loop-lvm', () => {
     const result = plan(loopSpec(), observed);
     expect(commands(result).slice(0, 8)).toEqual([
       'mkdir -p -- /var/lib/tp',
-      `truncate -s ${300 * MiB} -- /var/lib/tp/docker-thinpool-data.img`,
+      `truncate -s ${600 * MiB} -- /var/lib/tp/docker-thinpool-data.img`,
       'losetup /dev/loop0 /var/lib/tp/docker-thinpool-data.img',
       `truncate -s ${64 * MiB} -- /var/lib/tp/docker-thinpool-metadata.img`,
       'losetup /dev/loop1 /var/lib/tp/docker-thinpool-metadata.img',
@@ -430,7 +430,7 @@ describe('plan: loop-lvm', () => {
       loop: {
         directory: DIR,
         files: [
-          file('/var/lib/tp/docker-thinpool-data.img', 'data', 300 * MiB),
+          file('/var/lib/tp/docker-thinpool-data.img', 'data', 600 * MiB),
           file('/var/lib/tp/docker-thinpool-metadata.img', 'metadata', 64 * MiB),
         ],
       },
@@ -451,7 +451,7 @@ describe('plan: loop-lvm', () => {
       loop: {
         directory: DIR,
         files: [
-          file('/var/lib/tp/data.img', 'data', 300 * MiB, '/dev/loop3'),
+          file('/var/lib/tp/data.img', 'data', 600 * MiB, '/dev/loop3'),
           file('/var/lib/tp/meta.img', 'metadata', 64 * MiB, '/dev/loop4'),
         ],
       },
@@ -460,13 +460,13 @@ describe('plan: loop-lvm', () => {
       ...agentSpec({
         volumeGroup: 'loopvg',
         devices: undefined,
-        loop: { directory: '/var/lib/tp', dataSize: '400Mi', metadataSize: '32Mi' },
+        loop: { directory: '/var/lib/tp', dataSize: '800Mi', metadataSize: '32Mi' },
       }),
     };
     spec.loop = { ...spec.loop!, dataFile: '/var/lib/tp/data.img', metadataFile: '/var/lib/tp/meta.img' };
     const result = plan(spec, observed);
     expect(commands(result).slice(0, 3)).toEqual([
-      `truncate -s ${400 * MiB} -- /var/lib/tp/data.img`,
+      `truncate -s ${800 * MiB} -- /var/lib/tp/data.img`,
       'losetup -c /dev/loop3',
       'pvresize /dev/loop3',
     ]);
@@ -491,7 +491,7 @@ describe('plan: loop-lvm', () => {
       agentSpec({
         volumeGroup: 'loopvg',
         devices: undefined,
-        loop: { directory: '/var/lib/tp', dataSize: '300Mi', metadataSize: '64Mi' },
+        loop: { directory: '/var/lib/tp', dataSize: '600Mi', metadataSize: '64Mi' },
       }),
       observed,
     );
