@@ -409,7 +409,7 @@ describe('client-node CRUD against the emulator', () => {
 
   it('stores Events once and serves them as core/v1 and events.k8s.io/v1', async () => {
     const events = api.kubeConfig().makeApiClient(k8s.EventsV1Api);
-    const now = new Date();
+    const now = new k8s.V1MicroTime();
     await events.createNamespacedEvent({
       namespace: 'default',
       body: {
@@ -442,6 +442,24 @@ describe('client-node CRUD against the emulator', () => {
       note: 'Extended thin pool',
       reportingController: 'thinpool.dev/operator',
     });
+    const millis = await statusOf(
+      events.createNamespacedEvent({
+        namespace: 'default',
+        body: {
+          metadata: { name: 'millis' },
+          eventTime: new Date('2026-01-02T03:04:05.123Z'),
+          reportingController: 'a/b',
+          reportingInstance: 'i',
+          action: 'A',
+          reason: 'R',
+          type: 'Normal',
+        },
+      }),
+    );
+    expect(millis).toMatchObject({ code: 400, reason: 'BadRequest' });
+    expect(millis.message).toContain(
+      'parsing time "2026-01-02T03:04:05.123Z" as "2006-01-02T15:04:05.000000Z07:00"',
+    );
     const invalid = await statusOf(
       events.createNamespacedEvent({
         namespace: 'default',

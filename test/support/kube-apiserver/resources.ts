@@ -98,8 +98,31 @@ export interface ResourceType {
   validate?: (obj: KubeObject, old?: KubeObject) => InvalidField[];
   /** Server-side Table columns after NAME (kubectl get); default: AGE. */
   printerColumns?: PrinterColumn[];
+  /**
+   * `metav1.MicroTime` fields (paths in the served form). kube-apiserver decodes them with the fixed
+   * layout `2006-01-02T15:04:05.000000Z07:00`, so anything but exactly six fractional digits (such as
+   * JavaScript's `Date.toISOString()`) is a 400 before validation even runs.
+   */
+  microTimeFields?: string[][];
   /** Set for custom resources: the CRD name and version schema. */
   custom?: { crdName: string; schema?: JsonObject; preserveUnknownFields?: boolean };
+}
+
+const RFC3339_MICRO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Checks the MicroTime fields of an object in its served form as kube-apiserver's decoder would; returns
+ * the decode error text for the first malformed one.
+ */
+export function microTimeProblem(rt: ResourceType, obj: KubeObject): string | undefined {
+  for (const path of rt.microTimeFields ?? []) {
+    const value = get(obj, ...path);
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string' || !RFC3339_MICRO.test(value)) {
+      return `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05.000000Z07:00": cannot parse ${JSON.stringify(String(value).slice(19))} as ".000000"`;
+    }
+  }
+  return undefined;
 }
 
 /** Verbs of every resource in discovery. */
@@ -463,6 +486,7 @@ export function builtinResources(): ResourceType[] {
     storage: 'events',
     overrides: {
       allowCreateOnUpdate: true,
+      microTimeFields: [['eventTime'], ['series', 'lastObservedTime']],
       selectableFields: coreEventFields,
       validate: validateCoreEvent,
       printerColumns: [
@@ -569,6 +593,7 @@ export function builtinResources(): ResourceType[] {
       storage: 'events',
       overrides: {
         allowCreateOnUpdate: true,
+        microTimeFields: [['eventTime'], ['series', 'lastObservedTime']],
         fromStorage: coreEventToEventsV1,
         toStorage: eventsV1ToCoreEvent,
         selectableFields: eventsV1Fields,

@@ -469,8 +469,7 @@ export class EmulatorServer {
     obj.metadata.name = name;
     obj.apiVersion = apiVersionOf(rt);
     obj.kind = rt.kind;
-    const storageForm = rt.toStorage ? rt.toStorage(obj) : obj;
-    return this.store.applyUpdate(rt, old, storageForm, options);
+    return this.store.applyUpdate(rt, old, this.store.fromView(rt, obj), options);
   }
 
   private evict(info: RequestInfo, res: ServerResponse, body: unknown, dryRun: boolean): void {

@@ -8,7 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { crdResourceTypes, establishedStatus } from './crds.js';
 import { generateName, validateObjectMeta, type NameRule } from './names.js';
 import { isObject, jsonEqual, type JsonObject } from './patch.js';
-import { apiVersionOf, builtinResources, type KubeObject, type ResourceType } from './resources.js';
+import {
+  apiVersionOf,
+  builtinResources,
+  microTimeProblem,
+  type KubeObject,
+  type ResourceType,
+} from './resources.js';
 import {
   alreadyExists,
   ApiError,
@@ -273,7 +279,10 @@ export class ClusterStore {
     return json;
   }
 
-  private fromView(rt: ResourceType, obj: KubeObject): KubeObject {
+  /** Converts an object of a served type to its stored form, after the decoder's MicroTime check. */
+  fromView(rt: ResourceType, obj: KubeObject): KubeObject {
+    const problem = microTimeProblem(rt, obj);
+    if (problem) throw badRequest(problem);
     return rt.toStorage ? rt.toStorage(obj) : obj;
   }
 
