@@ -18,7 +18,8 @@ const NAME_COLUMN = {
 
 /** Formats a duration like apimachinery's `duration.HumanDuration` ("5s", "3m20s", "4h", "12d"). */
 export function humanDuration(milliseconds: number): string {
-  const seconds = Math.floor(milliseconds / 1000);
+  // Go truncates toward zero: -1.5s is "0s", as kube tolerates small clock skew.
+  const seconds = Math.trunc(milliseconds / 1000);
   if (seconds < -1) return '<invalid>';
   if (seconds < 0) return '0s';
   if (seconds < 120) return `${seconds}s`;
