@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
@@ -477,6 +478,27 @@ describe('helm template with every option on', () => {
     expect(pool.apiVersion).toBe('thinpool.dev/v1alpha1');
     expect(pool.metadata.namespace).toBeUndefined();
     expect(pool.spec).toMatchObject({ loop: { dataSize: '10Gi' }, deletionPolicy: 'Delete' });
+  });
+});
+
+describe('values.yaml', () => {
+  it('documents every value in helm-docs form, on the value or on the map it belongs to', () => {
+    const text = readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8');
+    const documented = new Set([...text.matchAll(/^\s*# ([\w.]+) -- \S/gm)].map((m) => m[1]));
+    const undocumented: string[] = [];
+    const visit = (value: unknown, keyPath: string[]): void => {
+      const name = keyPath.join('.');
+      if (keyPath.length > 0 && keyPath.some((_, i) => documented.has(keyPath.slice(0, i + 1).join('.'))))
+        return;
+      if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0) {
+        for (const [key, child] of Object.entries(value)) visit(child, [...keyPath, key]);
+      } else {
+        undocumented.push(name);
+      }
+    };
+    visit(parse(text), []);
+    expect(undocumented).toEqual([]);
+    expect(documented.size).toBeGreaterThan(50);
   });
 });
 
