@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { startApiServer } from '../test/support/kube-apiserver/index.js';
+import type { KubeObject } from '../test/support/kube-apiserver/resources.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 10_000);
@@ -123,7 +124,7 @@ const expected: number[] = [];
 for (let i = 0; i < CHANGES; i++) {
   const name = `pool-${String(i % OBJECTS).padStart(5, '0')}`;
   const current = store.get(thinPools, undefined, name);
-  const next = JSON.parse(current.json) as k8s.KubernetesObject & { status?: unknown };
+  const next = JSON.parse(current.json) as KubeObject;
   next.status = { observedGeneration: 1, nodes: { desired: 1, ready: i % 2, failed: 0 } };
   expected.push(store.applyUpdate(thinPools, current, next, { subresource: 'status' }).rv);
 }
