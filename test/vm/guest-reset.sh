@@ -1,100 +1,127 @@
 #!/bin/bash
 # Returns the test VM's guest to its boot-time state; run in the guest by GuestVm.reset() (test/vm/README.md).
 # Stops processes that tests left behind, unmounts test mounts, removes every VG/LV/PV and dm device,
-# detaches loop devices, wipes the virtio disks (signatures, first MiBs, discard), stops dmeventd and
-# restores /etc/lvm and the scratch dir. Exits non-zero, naming what is left, when the guest is not clean.
+# detaches loop devices, wipes the virtio disks that were written (first 4 MiB zeroed, the rest discarded),
+# stops dmeventd and restores /etc/lvm, /run/lvm and the scratch dir. Exits non-zero, naming what is left,
+# when the guest is not clean.
+# Every program started costs 30-300 ms under emulation: checks use bash builtins and /proc, /sys.
 set -uo pipefail
+shopt -s nullglob dotglob
 export LVM_SUPPRESS_FD_WARNINGS=1
 SCRATCH=${THINPOOL_VM_SCRATCH:-/scratch}
+STATE=/run/thinpool-vm
 AGENT_PID=$PPID
 
-# 1. Processes left by tests (not PID 1, kernel threads, the agent, this script or dmeventd, which lvm
-#    still needs to unregister monitored pools).
-stray_processes() {
-    local dir pid stat fields
+# Fills PROCS with user processes other than PID 1, the agent and this script, and DMEVENTD with dmeventd's.
+scan_processes() {
+    local dir pid stat fields comm
+    PROCS=() DMEVENTD=()
     for dir in /proc/[0-9]*; do
         pid=${dir#/proc/}
-        case "$pid" in 1 | "$AGENT_PID" | "$$" | "$BASHPID") continue ;; esac
-        { stat=$(<"$dir/stat"); } 2>/dev/null || continue
+        case "$pid" in 1 | 2 | "$AGENT_PID" | "$$" | "$BASHPID") continue ;; esac
+        { read -r stat <"$dir/stat"; } 2>/dev/null || continue
         fields=${stat##*) }
         set -- $fields
-        # $2 is the parent PID: kernel threads are children of kthreadd (2); skip our own subshells.
+        # $2 is the parent: kernel threads are children of kthreadd (2); our own subshells of this script.
         case "$2" in 0 | 2 | "$$") continue ;; esac
-        [ "$pid" = 2 ] && continue
-        { [ "$(<"$dir/comm")" = dmeventd ]; } 2>/dev/null && continue
-        echo "$pid"
+        comm=${stat#*(}
+        comm=${comm%%)*}
+        if [ "$comm" = dmeventd ]; then DMEVENTD+=("$pid"); else PROCS+=("$pid"); fi
     done
 }
-pids=$(stray_processes)
-if [ -n "$pids" ]; then
-    kill -TERM $pids 2>/dev/null
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        alive=''
-        for pid in $pids; do [ -d "/proc/$pid" ] && alive="$alive $pid"; done
-        [ -n "$alive" ] || break
+
+# stop_processes PID...: SIGTERM, up to 2 s for them to go, then SIGKILL.
+stop_processes() {
+    local pid alive i
+    [ $# -gt 0 ] || return 0
+    kill -TERM "$@" 2>/dev/null
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        alive=()
+        for pid in "$@"; do [ -d "/proc/$pid" ] && alive+=("$pid"); done
+        [ ${#alive[@]} -gt 0 ] || return 0
         sleep 0.2
     done
-    [ -z "${alive:-}" ] || kill -KILL $alive 2>/dev/null
-fi
+    kill -KILL "${alive[@]}" 2>/dev/null
+}
+
+# Set DM and LOOPS to the number of dm devices and of attached loop devices (no subshell).
+count_devices() {
+    local d=(/sys/block/dm-*) l=(/sys/block/loop*/loop/backing_file)
+    DM=${#d[@]} LOOPS=${#l[@]}
+}
+
+# 1. Processes left by tests (dmeventd stays until LVM has unregistered its pools).
+scan_processes
+stop_processes "${PROCS[@]}"
 
 # 2. Mounts of test devices or inside the scratch dir, innermost first.
-awk -v scratch="$SCRATCH" '$1 ~ /^\/dev\/(mapper\/|dm-|vd|loop)/ || index($2, scratch "/") == 1 { print $2 }' /proc/mounts |
-    sort -r | while read -r target; do umount -l "$target"; done
+mounts=()
+while read -r source target _; do
+    case "$source" in /dev/mapper/* | /dev/dm-* | /dev/vd* | /dev/loop*) mounts=("$target" "${mounts[@]}") ;; *)
+        case "$target" in "$SCRATCH"/*) mounts=("$target" "${mounts[@]}") ;; esac ;;
+    esac
+done </proc/mounts
+for target in "${mounts[@]}"; do umount -l "$target"; done
 
-# 3. LVM: deactivate and remove everything, then any dm device lvm did not own.
-if [ -n "$(ls /sys/block | grep -E '^(dm-|loop|vd)')" ]; then
-    vgs=$(lvm vgs --noheadings -o vg_name 2>/dev/null | tr -d ' ')
-    if [ -n "$vgs" ]; then
-        lvm vgchange -an --force $vgs >/dev/null 2>&1
-        lvm vgremove -ff -y $vgs >/dev/null 2>&1
-    fi
-    pvs=$(lvm pvs --noheadings -o pv_name 2>/dev/null | tr -d ' ')
-    [ -z "$pvs" ] || lvm pvremove -ff -y $pvs >/dev/null 2>&1
+# 3. Device-mapper: resume what a killed command left suspended (LVM would block on it), then let LVM
+#    remove its VGs and PVs, then remove whatever dm device is left.
+count_devices
+if [ "$DM" -gt 0 ]; then
+    while read -r name suspended; do
+        [ "$suspended" = Suspended ] && dmsetup resume "$name"
+    done < <(dmsetup info -c --noheadings --separator ' ' -o name,suspended 2>/dev/null)
 fi
-if [ -n "$(ls /sys/block | grep '^dm-')" ]; then dmsetup remove_all --force >/dev/null 2>&1; fi
+count_devices
+if [ "$DM" -gt 0 ] || [ "$LOOPS" -gt 0 ]; then
+    vgs=() pvs=()
+    while read -r pv vg; do
+        pvs+=("$pv")
+        [ -n "${vg:-}" ] && vgs+=("$vg")
+    done < <(lvm pvs --noheadings -o pv_name,vg_name 2>/dev/null)
+    [ ${#vgs[@]} -eq 0 ] || lvm vgremove -ff -y $(printf '%s\n' "${vgs[@]}" | sort -u) >/dev/null 2>&1
+    [ ${#pvs[@]} -eq 0 ] || lvm pvremove -ff -y "${pvs[@]}" >/dev/null 2>&1
+fi
+count_devices
+[ "$DM" -eq 0 ] || dmsetup remove_all --force >/dev/null 2>&1
 
 # 4. dmeventd: nothing is monitored any more, so it exits on SIGTERM.
-for pid in $(pidof dmeventd); do kill -TERM "$pid" 2>/dev/null; done
-for _ in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(pidof dmeventd)" ] && break; sleep 0.2; done
-for pid in $(pidof dmeventd); do kill -KILL "$pid" 2>/dev/null; done
-rm -f /run/dmeventd.pid /run/dmeventd-server /run/dmeventd-client
+scan_processes
+stop_processes "${DMEVENTD[@]}"
 
 # 5. Loop devices (their backing files usually live in the scratch dir).
-losetup -D 2>/dev/null
+count_devices
+[ "$LOOPS" -eq 0 ] || losetup -D
 
-# 6. The virtio disks: signatures, the first 4 MiB, then discard (punches holes in the host's sparse file).
+# 6. Virtio disks written since the last reset (the kernel's write counter says which): discard all (holes
+#    in the host's sparse file), zero the first 4 MiB, drop partitions.
 for block in /sys/block/vd*; do
-    [ -e "$block" ] || continue
-    dev=/dev/${block##*/}
-    for part in "$block/${block##*/}"*; do [ -e "$part/partition" ] && wipefs -a -q -f "/dev/${part##*/}"; done
-    wipefs -a -q -f "$dev"
-    dd if=/dev/zero of="$dev" bs=1M count=4 oflag=direct status=none
-    blkdiscard -f "$dev" 2>/dev/null
-    blockdev --rereadpt "$dev" 2>/dev/null
+    dev=${block##*/}
+    read -r _ _ _ _ writes _ <"$block/stat"
+    wiped_at=''
+    [ -f "$STATE/writes-$dev" ] && read -r wiped_at <"$STATE/writes-$dev"
+    [ "$writes" = "$wiped_at" ] && continue
+    blkdiscard -f "/dev/$dev" 2>/dev/null
+    dd if=/dev/zero of="/dev/$dev" bs=1M count=4 oflag=direct status=none
+    parts=("$block/$dev"*)
+    [ ${#parts[@]} -eq 0 ] || blockdev --rereadpt "/dev/$dev" 2>/dev/null
+    read -r _ _ _ _ writes _ <"$block/stat"
+    echo "$writes" >"$STATE/writes-$dev"
 done
 for link in /dev/disk/by-id/*-part*; do [ -e "$link" ] || rm -f "$link"; done
 
-# 7. Files: /etc/lvm as it was at boot, LVM's runtime state, the scratch dir.
-if [ -d /run/thinpool-vm/etc-lvm ]; then
-    rm -rf /etc/lvm
-    cp -a /run/thinpool-vm/etc-lvm /etc/lvm
-fi
-rm -rf /run/lvm
-mkdir -p "$SCRATCH"
-find "$SCRATCH" -mindepth 1 -delete
+# 7. Files: /etc/lvm as it was at boot (profiles, backups, archives, devices file), no LVM runtime state
+#    (hints, locks), an empty scratch dir.
+rm -rf /etc/lvm /run/lvm "$SCRATCH"/*
+[ -d "$STATE/etc-lvm" ] && cp -a "$STATE/etc-lvm" /etc/lvm
 
 # 8. Verify.
 left=''
-[ -z "$(ls /sys/block | grep '^dm-')" ] || left="$left dm devices: $(dmsetup ls | tr '\n' ' ');"
-[ -z "$(losetup -a)" ] || left="$left loop devices: $(losetup -a | tr '\n' ' ');"
-[ -z "$(pidof dmeventd)" ] || left="$left dmeventd still running;"
-pvs=$(lvm pvs --noheadings -o pv_name 2>/dev/null | tr -d ' ' | tr '\n' ' ')
-[ -z "${pvs// /}" ] || left="$left PVs: $pvs;"
-for block in /sys/block/vd*; do
-    [ -e "$block" ] || continue
-    sig=$(wipefs -n "/dev/${block##*/}" 2>/dev/null | tail -n +2)
-    [ -z "$sig" ] || left="$left signatures on /dev/${block##*/};"
-done
+count_devices
+[ "$DM" -eq 0 ] || left="$left dm devices: $(dmsetup ls | tr '\n' ' ');"
+[ "$LOOPS" -eq 0 ] || left="$left loop devices: $(losetup -a | tr '\n' ' ');"
+scan_processes
+[ ${#DMEVENTD[@]} -eq 0 ] || left="$left dmeventd still running;"
+[ ${#PROCS[@]} -eq 0 ] || left="$left processes ${PROCS[*]} still running;"
 if [ -n "$left" ]; then
     echo "Reset left the guest unclean:$left" >&2
     exit 1

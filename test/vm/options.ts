@@ -79,12 +79,13 @@ export function parseMemoryMiB(text: string): number {
   return mib;
 }
 
-/** Checks a guest CPU count (1 to 16). */
-export function validateCpus(cpus: number): number {
-  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 16) {
+/** Checks a guest CPU count (1 to 16), given as a number or as command-line text. */
+export function validateCpus(cpus: number | string): number {
+  const count = typeof cpus === 'string' && /^\d+$/.test(cpus) ? Number(cpus) : cpus;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 16) {
     throw new VmOptionError(`Invalid CPU count '${cpus}': a whole number from 1 to 16`);
   }
-  return cpus;
+  return count;
 }
 
 /** Checks that a host path can be passed on the kernel command line and in qemu options. */
@@ -321,7 +322,7 @@ export function parseRunArgs(
         options.memoryMiB = parseMemoryMiB(value(arg));
         break;
       case '--cpus':
-        options.cpus = validateCpus(Number(value(arg)));
+        options.cpus = validateCpus(value(arg));
         break;
       case '--timeout': {
         const text = value(arg);

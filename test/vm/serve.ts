@@ -30,7 +30,7 @@ function parseServeArgs(argv: readonly string[]): ServeOptions {
     };
     if (flag === '--disk') options.disks.push(parseDiskSpec(value()));
     else if (flag === '--memory') options.memory = value();
-    else if (flag === '--cpus') options.cpus = validateCpus(Number(value()));
+    else if (flag === '--cpus') options.cpus = validateCpus(value());
     else if (flag === '--socket') options.socketPath = value();
     else if (flag === '--stdin-lifetime') options.stdinLifetime = true;
     else throw new VmOptionError(`Unknown option '${flag}'`);

@@ -1,0 +1,304 @@
+/**
+ * The VM harness's plumbing without a VM: the real guest agent (guest-agent.mjs) runs on this host over
+ * stdio, behind the real broker, driven by the real GuestVm client. The same code runs in the guest in the
+ * `vm` project (guest.vm.test.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { CommandError } from '../../node-agent/host/host.js';
+import { Broker, type GuestChannel } from './broker.js';
+import { GuestVm } from './guest-host.js';
+import { REPO_DIR } from './image.js';
+import { createLineParser, encodeMessage, type VmInfo } from './protocol.js';
+
+/** The guest agent as a local child process speaking the protocol on its stdin and stdout. */
+class LocalAgent implements GuestChannel {
+  readonly child: ChildProcess;
+  readonly gone: Promise<string>;
+  readonly ready: Promise<unknown>;
+  private readonly handlers: ((message: unknown) => void)[] = [];
+
+  constructor(cwd: string) {
+    this.child = spawn(
+      process.execPath,
+      [path.join(REPO_DIR, 'test/vm/guest-agent.mjs'), '--stdio', '--cwd', cwd],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on(
+      'data',
+      createLineParser((message) => this.handlers.forEach((h) => h(message))),
+    );
+    this.gone = once(this.child, 'exit').then(([code, signal]) => `agent exited (${code ?? signal})`);
+    this.ready = new Promise((resolve) =>
+      this.handlers.push((m) => (m as { event?: string }).event === 'ready' && resolve(m)),
+    );
+  }
+
+  send(message: unknown): void {
+    this.child.stdin!.write(encodeMessage(message));
+  }
+
+  onMessage(handler: (message: unknown) => void): void {
+    this.handlers.push(handler);
+  }
+}
+
+/** False once the process is gone or a zombie (its parent may not reap it promptly). */
+function isAlive(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a PID that a command writes to `file`, waiting until it is there. */
+async function pidFrom(vm: GuestVm, file: string): Promise<number> {
+  for (;;) {
+    const pid = Number((await vm.readFile(file)) ?? '');
+    if (pid > 0) return pid;
+  }
+}
+
+interface Rig {
+  dir: string;
+  agent: LocalAgent;
+  broker: Broker;
+  socketPath: string;
+  vm: GuestVm;
+}
+
+async function startRig(): Promise<Rig> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thinpool-vm-unit-'));
+  const agent = new LocalAgent(dir);
+  await agent.ready;
+  const info: VmInfo = {
+    kernel: 'local',
+    disks: [],
+    repoDir: REPO_DIR,
+    resultsDir: dir,
+    scratchDir: dir,
+    bootMs: 0,
+  };
+  const broker = new Broker(agent, info);
+  const socketPath = path.join(dir, 'broker.sock');
+  await broker.listen(socketPath);
+  return { dir, agent, broker, socketPath, vm: await GuestVm.connect(socketPath) };
+}
+
+async function stopRig(rig: Rig): Promise<void> {
+  await rig.vm.close();
+  await rig.broker.close();
+  if (rig.agent.child.exitCode === null && rig.agent.child.signalCode === null) {
+    rig.agent.child.stdin!.end();
+    await rig.agent.gone;
+  }
+  fs.rmSync(rig.dir, { recursive: true, force: true });
+}
+
+describe('GuestVm over the broker, with the guest agent running locally', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig();
+  });
+  afterAll(() => stopRig(rig));
+
+  describe('run', () => {
+    it('resolves with argv, exit code, stdout, stderr and duration', async () => {
+      const result = await rig.vm.run(['sh', '-c', 'echo out; echo err >&2']);
+      expect(result).toMatchObject({
+        argv: ['sh', '-c', 'echo out; echo err >&2'],
+        exitCode: 0,
+        stdout: 'out\n',
+        stderr: 'err\n',
+      });
+      expect(result.durationMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it('rejects a non-zero exit with a CommandError carrying the command line, exit code and stderr', async () => {
+      const error = (await rig.vm
+        .run(['sh', '-c', 'echo bad >&2; exit 3'])
+        .catch((e: unknown) => e)) as CommandError;
+      expect(error).toBeInstanceOf(CommandError);
+      expect(error).toMatchObject({
+        argv: ['sh', '-c', 'echo bad >&2; exit 3'],
+        exitCode: 3,
+        stderr: 'bad\n',
+      });
+      expect(error.message).toBe("Command failed (exit code 3): sh -c 'echo bad >&2; exit 3': bad");
+    });
+
+    it('resolves exit codes listed in okExitCodes', async () => {
+      expect((await rig.vm.run(['sh', '-c', 'exit 5'], { okExitCodes: [0, 5] })).exitCode).toBe(5);
+    });
+
+    it('reports a missing program as "not found" without an exit code', async () => {
+      await expect(rig.vm.run(['no-such-program-thinpool'])).rejects.toMatchObject({
+        exitCode: undefined,
+        reason: 'not found',
+      });
+    });
+
+    it('reports death by a signal', async () => {
+      await expect(rig.vm.run(['sh', '-c', 'kill -KILL $$'])).rejects.toMatchObject({
+        exitCode: undefined,
+        reason: 'signal SIGKILL',
+      });
+    });
+
+    it('kills the command and its children on timeout', async () => {
+      const pidFile = path.join(rig.dir, 'child.pid');
+      const error = await rig.vm
+        .run(['sh', '-c', `sleep 60 & echo $! > ${pidFile}; wait`], { timeoutMs: 300 })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ exitCode: undefined, reason: 'timeout' });
+      expect(isAlive(Number(fs.readFileSync(pidFile, 'utf8')))).toBe(false);
+    });
+
+    it('aborts through the AbortSignal, and refuses to start when it is already aborted', async () => {
+      const controller = new AbortController();
+      const running = rig.vm.run(['sleep', '60'], { signal: controller.signal });
+      controller.abort();
+      await expect(running).rejects.toMatchObject({ exitCode: undefined, reason: 'aborted' });
+      await expect(rig.vm.run(['true'], { signal: controller.signal })).rejects.toMatchObject({
+        reason: 'aborted',
+      });
+    });
+
+    it('passes input and extra environment, and always sets LC_ALL=C', async () => {
+      const result = await rig.vm.run(['sh', '-c', 'cat; echo "$LC_ALL $EXTRA"'], {
+        input: 'in\n',
+        env: { EXTRA: 'x', LC_ALL: 'fr_FR.UTF-8' },
+      });
+      expect(result.stdout).toBe('in\nC x\n');
+    });
+
+    it('closes stdin when no input is given', async () => {
+      expect((await rig.vm.run(['cat'])).stdout).toBe('');
+    });
+
+    it('rejects an empty command line', async () => {
+      await expect(rig.vm.run([])).rejects.toThrow(TypeError);
+    });
+
+    it('streams output in order and resolves with the raw reply', async () => {
+      const chunks: string[] = [];
+      const reply = await rig.vm.runStreaming(['sh', '-c', 'echo one; echo two >&2; exit 4'], {
+        onOutput: (fd, data) => chunks.push(`${fd}:${data.toString()}`),
+      });
+      expect(reply).toMatchObject({ exitCode: 4, stdout: '', stderr: '' });
+      expect(chunks.sort()).toEqual(['1:one\n', '2:two\n']);
+    });
+  });
+
+  describe('files', () => {
+    it('writes atomically with the mode, replaces, and leaves no temporary file', async () => {
+      const file = path.join(rig.dir, 'files', 'a.conf');
+      fs.mkdirSync(path.dirname(file));
+      await rig.vm.writeFile(file, 'first\n', { mode: 0o600 });
+      await rig.vm.writeFile(file, 'second\n', { mode: 0o640 });
+      expect(fs.readFileSync(file, 'utf8')).toBe('second\n');
+      expect(fs.statSync(file).mode & 0o7777).toBe(0o640);
+      expect(fs.readdirSync(path.dirname(file))).toEqual(['a.conf']);
+      expect(await rig.vm.readFile(file)).toBe('second\n');
+    });
+
+    it('reads a missing file as undefined and fails on a directory with the fs error code', async () => {
+      expect(await rig.vm.readFile(path.join(rig.dir, 'missing'))).toBeUndefined();
+      await expect(rig.vm.readFile(rig.dir)).rejects.toMatchObject({ code: 'EISDIR' });
+    });
+
+    it('fails a write into a missing directory with ENOENT', async () => {
+      await expect(rig.vm.writeFile(path.join(rig.dir, 'nodir', 'x'), 'x')).rejects.toMatchObject({
+        code: 'ENOENT',
+      });
+    });
+
+    it('stats files, directories, character devices and missing paths', async () => {
+      const file = path.join(rig.dir, 'sized');
+      fs.writeFileSync(file, '12345');
+      expect(await rig.vm.stat(file)).toMatchObject({ exists: true, type: 'file', sizeBytes: 5 });
+      expect(await rig.vm.stat(rig.dir)).toMatchObject({ exists: true, type: 'directory' });
+      expect(await rig.vm.stat('/dev/null')).toMatchObject({ exists: true, type: 'character-device' });
+      expect(await rig.vm.stat(path.join(rig.dir, 'missing'))).toEqual({ exists: false });
+      expect(await rig.vm.stat(path.join(file, 'below-a-file'))).toEqual({ exists: false });
+    });
+  });
+
+  describe('the broker', () => {
+    let other: GuestVm;
+    beforeEach(async () => {
+      other = await GuestVm.connect(rig.socketPath);
+    });
+    afterEach(() => other.close());
+
+    it('keeps the replies of clients apart although they use the same request ids', async () => {
+      const [slow, fast] = await Promise.all([
+        rig.vm.run(['sh', '-c', 'sleep 0.3; echo first-client']),
+        other.run(['echo', 'second-client']),
+      ]);
+      expect(slow.stdout).toBe('first-client\n');
+      expect(fast.stdout).toBe('second-client\n');
+    });
+
+    it('gives the lease to one client at a time, in order', async () => {
+      const events: string[] = [];
+      await rig.vm.acquire();
+      events.push('first acquired');
+      const second = other.acquire().then(() => events.push('second acquired'));
+      await rig.vm.run(['true']);
+      events.push('first releasing');
+      await rig.vm.release();
+      await second;
+      await other.release();
+      expect(events).toEqual(['first acquired', 'first releasing', 'second acquired']);
+    });
+
+    it('passes the lease on when its holder disconnects', async () => {
+      await other.acquire();
+      const third = await GuestVm.connect(rig.socketPath);
+      const granted = third.acquire();
+      await other.close();
+      await expect(granted).resolves.toBeUndefined();
+      await third.close();
+    });
+
+    it("kills a disconnected client's running commands", async () => {
+      const pidFile = path.join(rig.dir, 'orphan.pid');
+      void other.run(['sh', '-c', `echo $$ > ${pidFile}; exec sleep 60`]).catch(() => {});
+      const pid = await pidFrom(rig.vm, pidFile);
+      expect(isAlive(pid)).toBe(true);
+      await other.close();
+      // The kill request reaches the agent after the close: wait for the process to go.
+      while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(isAlive(pid)).toBe(false);
+    });
+
+    it('tells every client about the VM, with its disks', async () => {
+      expect(other.info).toEqual(rig.vm.info);
+      expect(() => other.disk('disk1')).toThrow("The VM has no disk 'disk1'");
+    });
+  });
+});
+
+describe('GuestVm when the guest goes away', () => {
+  it('fails the pending and later commands with reason "vm gone"', async () => {
+    const rig = await startRig();
+    const pidFile = path.join(rig.dir, 'pending.pid');
+    const pending = rig.vm.run(['sh', '-c', `echo $$ > ${pidFile}; exec sleep 60`]);
+    const pid = await pidFrom(rig.vm, pidFile);
+    rig.agent.child.kill('SIGKILL');
+    await expect(pending).rejects.toMatchObject({ exitCode: undefined, reason: 'vm gone' });
+    process.kill(pid, 'SIGKILL'); // Orphaned by the killed agent.
+    await expect(rig.vm.run(['true'])).rejects.toMatchObject({ reason: 'vm gone' });
+    await expect(rig.vm.readFile('/etc/hostname')).rejects.toMatchObject({ code: 'EVMGONE' });
+    await stopRig(rig);
+  });
+});
