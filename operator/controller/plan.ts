@@ -45,6 +45,7 @@ export type Action =
   | { type: 'updateDaemonSet'; daemonSet: DaemonSetObject; reason: string }
   | { type: 'deleteDaemonSet'; name: string }
   | { type: 'createThinPoolNodes'; objects: ThinPoolNode[] }
+  | { type: 'adoptThinPoolNodes'; objects: ThinPoolNode[] }
   | { type: 'deleteThinPoolNodes'; removals: Removal[] };
 
 /** An Event the reconciler should record on the ThinPool. */
@@ -92,9 +93,11 @@ export function specProblem(thinPool: ThinPool): string | undefined {
   return undefined;
 }
 
-function ownedBy(obj: ThinPoolNode, thinPool: ThinPool): boolean {
-  const uid = thinPool.metadata.uid;
-  return (obj.metadata.ownerReferences ?? []).some((r) => r.kind === 'ThinPool' && r.uid === uid);
+/** Who owns a ThinPoolNode: this ThinPool, another (earlier) one, or nobody (an agent created it first). */
+function ownership(obj: ThinPoolNode, thinPool: ThinPool): 'ours' | 'other' | 'none' {
+  const owners = (obj.metadata.ownerReferences ?? []).filter((r) => r.kind === 'ThinPool');
+  if (owners.length === 0) return 'none';
+  return owners.some((r) => r.uid === thinPool.metadata.uid) ? 'ours' : 'other';
 }
 
 function daemonSetActions(thinPool: ThinPool, observed: ObservedState, settings: OperatorSettings): Action[] {
@@ -154,16 +157,20 @@ export function planThinPool(observed: ObservedState, settings: OperatorSettings
   // the same name is replaced).
   const current = new Map<string, ThinPoolNode>();
   const removals: Removal[] = [];
+  const adoptions: ThinPoolNode[] = [];
   for (const tpn of observed.thinPoolNodes) {
     const nodeName = tpn.spec.nodeName;
     const name = tpn.metadata.name ?? '';
     if (tpn.metadata.deletionTimestamp) continue;
-    if (!ownedBy(tpn, thinPool))
-      removals.push({ name, nodeName, reason: 'it belongs to an earlier ThinPool' });
+    const owner = ownership(tpn, thinPool);
+    if (owner === 'other') removals.push({ name, nodeName, reason: 'it belongs to an earlier ThinPool' });
     else if (!nodesByName.has(nodeName)) removals.push({ name, nodeName, reason: 'the node is gone' });
     else if (!eligibleSet.has(nodeName) && !deleting) {
       removals.push({ name, nodeName, reason: 'the node no longer matches' });
-    } else current.set(nodeName, tpn);
+    } else {
+      current.set(nodeName, tpn);
+      if (owner === 'none') adoptions.push(tpn);
+    }
   }
   const creations: ThinPoolNode[] = [];
   const verdicts: NodeVerdict[] = [];
@@ -201,6 +208,7 @@ export function planThinPool(observed: ObservedState, settings: OperatorSettings
     );
   }
   if (creations.length > 0) actions.push({ type: 'createThinPoolNodes', objects: creations });
+  if (adoptions.length > 0) actions.push({ type: 'adoptThinPoolNodes', objects: adoptions });
   if (removals.length > 0) actions.push({ type: 'deleteThinPoolNodes', removals });
 
   let deletion: { waitingFor: string[] } | undefined;

@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ReconcileResult } from '../runtime/controller.js';
 import type { Informer } from '../runtime/informer.js';
 import { describeError, isAlreadyExists, isNotFound, type KubeClient } from '../runtime/kube-client.js';
+import { ownerReferenceTo } from './daemon-set.js';
 import type { EventRecorder } from './events.js';
 import type { DaemonSetObject, NodeObject, PodObject } from './kube-types.js';
 import { daemonSetName, labelValue } from './names.js';
@@ -215,6 +216,8 @@ export class ThinPoolReconciler {
       }
       case 'createThinPoolNodes':
         return this.createThinPoolNodes(thinPool, action.objects);
+      case 'adoptThinPoolNodes':
+        return this.adoptThinPoolNodes(thinPool, action.objects);
       case 'deleteThinPoolNodes':
         return this.deleteThinPoolNodes(thinPool, action.removals);
     }
@@ -248,6 +251,26 @@ export class ThinPoolReconciler {
     if (errors.length > 0) {
       throw new Error(
         `Failed to create ${errors.length} of ${objects.length} ThinPoolNodes: ${describeError(errors[0])}`,
+      );
+    }
+  }
+
+  private async adoptThinPoolNodes(thinPool: ThinPool, objects: ThinPoolNode[]): Promise<void> {
+    const { client, logger } = this.options;
+    const errors = await forEachLimited(objects, this.options.writeConcurrency ?? 16, async (obj) => {
+      const ownerReferences = [ownerReferenceTo(thinPool), ...(obj.metadata.ownerReferences ?? [])];
+      await client.patch(`${THINPOOLNODES}/${encodeURIComponent(obj.metadata.name ?? '')}`, {
+        metadata: { ownerReferences, resourceVersion: obj.metadata.resourceVersion },
+      });
+    });
+    logger.info('Adopted ThinPoolNodes', {
+      thinPool: thinPool.metadata.name,
+      count: objects.length - errors.length,
+      nodes: objects.slice(0, 20).map((o) => o.spec.nodeName),
+    });
+    if (errors.length > 0) {
+      throw new Error(
+        `Failed to adopt ${errors.length} of ${objects.length} ThinPoolNodes: ${describeError(errors[0])}`,
       );
     }
   }

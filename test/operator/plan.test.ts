@@ -101,6 +101,24 @@ describe('planThinPool for a live ThinPool', () => {
     expect(plan.status?.nodes?.desired).toBe(2);
   });
 
+  it('adopts a ThinPoolNode an agent created before the operator did, instead of replacing it', () => {
+    const byAgent = thinPoolNode(pool, 'a', readyStatus(100));
+    byAgent.metadata.ownerReferences = undefined;
+    const plan = planThinPool(
+      {
+        thinPool: pool,
+        nodes: [node('a', selected)],
+        thinPoolNodes: [byAgent],
+        agentPods: [agentPod('p', 'a', true)],
+        daemonSet: stored(desiredDaemonSet(pool, TEST_SETTINGS)),
+      },
+      TEST_SETTINGS,
+      NOW,
+    );
+    expect(plan.actions).toEqual([{ type: 'adoptThinPoolNodes', objects: [byAgent] }]);
+    expect(plan.status?.nodes).toEqual({ desired: 1, ready: 1, failed: 0 });
+  });
+
   it('updates the DaemonSet in place when a field that reaches the Pods changes', () => {
     const before = stored(desiredDaemonSet(pool, TEST_SETTINGS));
     const changed = thinPool(

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { execa } from 'execa';
-import { CLEANUP_FINALIZER } from '../../api/v1alpha1/types.js';
+import { CLEANUP_FINALIZER, type ThinPoolNode } from '../../api/v1alpha1/types.js';
 import type { Operator } from '../../operator/operator.js';
 import { failedStatus, readyStatus } from './support/fixtures.js';
 import { TestCluster, conditionOf, eventually, readyOf } from './support/harness.js';
@@ -41,6 +41,13 @@ async function agentsReady(pool: string, nodes: string[], size: number, generati
     await cluster.runAgentPod(pool, n, true);
     await cluster.reportAgentStatus(pool, n, readyStatus(size, generation));
   }
+}
+
+type RecordedEvent = Awaited<ReturnType<TestCluster['listEvents']>>[number];
+
+/** Waits for an Event (the operator records them after the writes they describe). */
+function eventWith(match: (e: RecordedEvent) => boolean): Promise<RecordedEvent> {
+  return eventually(async () => (await cluster.listEvents()).find(match), 'the Event');
 }
 
 /** Waits until the operator has nothing queued or running. */
@@ -97,6 +104,8 @@ describe('a ThinPool on selected nodes', () => {
     expect(row?.split(/\s+/).slice(0, 3)).toEqual(['loop', '2', '2']);
     expect(row).toContain('True');
 
+    // Events follow the status write.
+    await eventWith((e) => e.reason === 'Ready' && e.involvedObject.name === 'loop');
     const events = await cluster.listEvents();
     expect(events.map((e) => e.reason)).toEqual(
       expect.arrayContaining(['CreatedDaemonSet', 'CreatedThinPoolNodes', 'Ready']),
@@ -250,9 +259,45 @@ describe('a ThinPool on selected nodes', () => {
     await cluster.setAgentPodReady('loop', 'n1', true);
     await cluster.reportAgentStatus('loop', 'n4', readyStatus(GiB, 3));
     await eventually(async () => readyOf(await cluster.getThinPool('loop')) === 'True', 'Ready again');
-    const events = await cluster.listEvents();
+    // Events follow the status write.
+    const events = await eventually(async () => {
+      const list = await cluster.listEvents();
+      return list.some((e) => e.reason === 'Recovered') && list;
+    }, 'the Recovered event');
     expect(events.find((e) => e.reason === 'NodesFailed')?.type).toBe('Warning');
-    expect(events.some((e) => e.reason === 'Recovered')).toBe(true);
+  });
+
+  it('adopts a ThinPoolNode an agent created while the operator was down, keeping the object', async () => {
+    await operator.stop();
+    await cluster.createNode('n5', ENABLED);
+    const created = await cluster.client.create<ThinPoolNode>('/apis/thinpool.dev/v1alpha1/thinpoolnodes', {
+      apiVersion: 'thinpool.dev/v1alpha1',
+      kind: 'ThinPoolNode',
+      metadata: { name: 'loop.n5' },
+      spec: { thinPool: 'loop', nodeName: 'n5' },
+    });
+    operator = await cluster.startOperator();
+    const adopted = await eventually(async () => {
+      const tpn = (await cluster.listThinPoolNodes('loop')).find((t) => t.spec.nodeName === 'n5');
+      return (tpn?.metadata.ownerReferences?.length ?? 0) > 0 && tpn;
+    }, 'the ThinPoolNode of n5 to be adopted');
+    const pool = await cluster.getThinPool('loop');
+    expect(adopted.metadata.uid).toBe(created.metadata.uid);
+    expect(adopted.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: 'thinpool.dev/v1alpha1',
+        kind: 'ThinPool',
+        name: 'loop',
+        uid: pool?.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+    await cluster.deleteNode('n5');
+    await eventually(
+      async () => !(await cluster.listThinPoolNodes('loop')).some((t) => t.spec.nodeName === 'n5'),
+      'the ThinPoolNode of n5 to go with its node',
+    );
   });
 
   it('refuses a loop directory the agent cannot mount safely: Degraded InvalidSpec and no DaemonSet', async () => {
@@ -269,9 +314,7 @@ describe('a ThinPool on selected nodes', () => {
     );
     expect(readyOf(refused)).toBe('False');
     expect(await cluster.getDaemonSet('badpath')).toBeUndefined();
-    const warning = (await cluster.listEvents()).find(
-      (e) => e.involvedObject.name === 'badpath' && e.reason === 'InvalidSpec',
-    );
+    const warning = await eventWith((e) => e.involvedObject.name === 'badpath' && e.reason === 'InvalidSpec');
     expect(warning?.type).toBe('Warning');
     await cluster.deleteThinPool('badpath');
     await eventually(async () => !(await cluster.getThinPool('badpath')), 'badpath to be gone');
@@ -295,9 +338,7 @@ describe('deleting a ThinPool', () => {
     await eventually(async () => !(await cluster.getThinPool('keep')), 'the ThinPool to be gone');
     expect(await cluster.getDaemonSet('keep')).toBeUndefined();
     expect(await cluster.listThinPoolNodes('keep')).toEqual([]);
-    const finalized = (await cluster.listEvents()).find(
-      (e) => e.involvedObject.name === 'keep' && e.reason === 'Finalized',
-    );
+    const finalized = await eventWith((e) => e.involvedObject.name === 'keep' && e.reason === 'Finalized');
     expect(finalized?.message).toBe(
       'Removed the agents; the pools stay on the hosts (deletionPolicy Retain)',
     );
@@ -339,9 +380,7 @@ describe('deleting a ThinPool', () => {
     await eventually(async () => !(await cluster.getThinPool('wipe')), 'the ThinPool to be gone');
     expect(await cluster.getDaemonSet('wipe')).toBeUndefined();
     expect(await cluster.listThinPoolNodes('wipe')).toEqual([]);
-    const finalized = (await cluster.listEvents()).find(
-      (e) => e.involvedObject.name === 'wipe' && e.reason === 'Finalized',
-    );
+    const finalized = await eventWith((e) => e.involvedObject.name === 'wipe' && e.reason === 'Finalized');
     expect(finalized?.message).toBe(
       'Every node deleted its pool; removed the agents (deletionPolicy Delete)',
     );
