@@ -250,6 +250,7 @@ describe('helm template with the default values', () => {
         'thinpool.dev/thinpoolnodes:delete',
         'thinpool.dev/thinpoolnodes:get',
         'thinpool.dev/thinpoolnodes:list',
+        'thinpool.dev/thinpoolnodes:patch',
         'thinpool.dev/thinpoolnodes:watch',
       ].sort(),
     );

@@ -24,6 +24,8 @@ jest.setTimeout(180_000);
 const NAMESPACE = 'thinpool-system';
 const RELEASE = 'thinpool-operator';
 const NODE_NAME = 'worker-1';
+/** A second node whose agent created its ThinPoolNode before the operator saw the ThinPool. */
+const EARLY_NODE_NAME = 'worker-2';
 
 interface Container {
   command: string[];
@@ -117,20 +119,23 @@ describe('the rendered chart applied with kubectl to the API emulator', () => {
       set: { 'exampleThinPool.enabled': 'true', 'podMonitor.enabled': 'true' },
     });
     example = findOne(exampleRender, 'ThinPool');
-    const node = {
+    const nodeSelector = (example.spec as { nodeSelector: Record<string, string> }).nodeSelector;
+    const node = (name: string) => ({
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: {
-        name: NODE_NAME,
-        labels: {
-          'kubernetes.io/hostname': NODE_NAME,
-          ...(example.spec as { nodeSelector: Record<string, string> }).nodeSelector,
-        },
-      },
+      metadata: { name, labels: { 'kubernetes.io/hostname': name, ...nodeSelector } },
+    });
+    const earlyThinPoolNode = {
+      apiVersion: 'thinpool.dev/v1alpha1',
+      kind: 'ThinPoolNode',
+      metadata: { name: `${example.metadata.name}.${EARLY_NODE_NAME}` },
+      spec: { thinPool: example.metadata.name, nodeName: EARLY_NODE_NAME },
     };
     const appliedExample = await kubectl(
       ['apply', '-f', '-'],
-      `${stringify(node)}---\n${stringify(example)}`,
+      [node(NODE_NAME), node(EARLY_NODE_NAME), example, earlyThinPoolNode]
+        .map((o) => stringify(o))
+        .join('---\n'),
     );
     expect(appliedExample.stderr).toBe('');
   });
@@ -214,6 +219,20 @@ describe('the rendered chart applied with kubectl to the API emulator', () => {
     await poll('the ThinPoolNode of the node', () =>
       stored('thinpool.dev', 'v1alpha1', 'thinpoolnodes', undefined, `${example.metadata.name}.${NODE_NAME}`),
     );
+    await poll('the adoption of the ThinPoolNode the agent created first', () => {
+      const early = stored(
+        'thinpool.dev',
+        'v1alpha1',
+        'thinpoolnodes',
+        undefined,
+        `${example.metadata.name}.${EARLY_NODE_NAME}`,
+      );
+      const owners = (early?.metadata as { ownerReferences?: { kind: string; name: string }[] } | undefined)
+        ?.ownerReferences;
+      return owners?.some((o) => o.kind === 'ThinPool' && o.name === example.metadata.name)
+        ? early
+        : undefined;
+    });
     await poll('the finalizer on the ThinPool', () => {
       const pool = stored('thinpool.dev', 'v1alpha1', 'thinpools', undefined, example.metadata.name);
       return (pool?.metadata as { finalizers?: string[] } | undefined)?.finalizers?.includes(
@@ -288,6 +307,7 @@ describe('the rendered chart applied with kubectl to the API emulator', () => {
       operatorRequests.map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''}`),
     );
     for (const call of [
+      'patch thinpoolnodes',
       'watch thinpools',
       'create daemonsets',
       'create thinpoolnodes',
