@@ -49,14 +49,15 @@ export interface WaitForSwitchOptions {
 }
 
 /**
- * Waits until the result file of `runtime` carries switch `id` in a final state (anything but
- * `running`), and returns it; also returns a `running` result whose process is gone (interrupted, the
- * next plan recovers it). Rejects on timeout with the last state seen.
+ * Waits until the result file of `runtime` carries attempt `attempt` of switch `id` in a final state
+ * (anything but `running`), and returns it; also returns a `running` result whose process is gone
+ * (interrupted: the next plan recovers it). Rejects on timeout with the last state seen.
  */
 export async function waitForSwitch(
   host: Host,
   runtime: RuntimeKind,
   id: string,
+  attempt: number,
   options: RuntimeHostOptions,
   wait: WaitForSwitchOptions = {},
 ): Promise<SwitchResult> {
@@ -67,14 +68,14 @@ export async function waitForSwitch(
   for (;;) {
     const text = await host.readFile(path);
     last = text === undefined ? undefined : parseSwitchResult(text);
-    if (last && last.id === id) {
+    if (last && last.id === id && last.attempt === attempt) {
       if (last.state !== 'running') return last;
       const probe = await host.run(['test', '-d', `/proc/${last.pid}`], { okExitCodes: [0, 1] });
       if (probe.exitCode !== 0) return last;
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `Runtime switch ${id} did not finish within ${Math.round(timeoutMs / 1000)} s (last state: ${last ? `${last.state}, step ${last.step}` : 'no result'}); see ${path}`,
+        `Runtime switch ${id} (attempt ${attempt}) did not finish within ${Math.round(timeoutMs / 1000)} s (last state: ${last ? `${last.state}, step ${last.step}` : 'no result'}); see ${path}`,
       );
     }
     await sleep(wait.pollMs ?? 500, undefined, wait.signal ? { signal: wait.signal } : {});

@@ -147,11 +147,12 @@ export async function reconcileRuntime(
       switchId: plan.outcome.switchId,
     });
   }
-  if (options.wait && (plan.outcome.kind === 'switch' || plan.outcome.kind === 'switching')) {
+  if (options.wait && plan.outcome.kind === 'switch') {
     const result = await waitForSwitch(
       host,
       intent.type,
       plan.outcome.switchId,
+      plan.outcome.attempt,
       hostOptions,
       typeof options.wait === 'object' ? options.wait : {},
     );

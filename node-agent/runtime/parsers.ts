@@ -107,6 +107,7 @@ export function parseSwitchResult(text: string): SwitchResult | undefined {
   }
   return {
     id,
+    attempt: Number(fields.get('attempt') ?? '1') || 1,
     runtime,
     state,
     pid: Number(fields.get('pid') ?? '0') || 0,

@@ -202,12 +202,15 @@ function planInFlight(runtime: RuntimeKind, observed: RuntimeObserved, options: 
       actions: [],
     } satisfies RuntimePlan;
   }
-  const args = recoverArgs(saved, runtime === 'docker' ? observed.docker.daemon : observed.containerd.daemon);
+  const attempt = last.result.attempt + 1;
+  const daemon = runtime === 'docker' ? observed.docker.daemon : observed.containerd.daemon;
+  const args = recoverArgs(saved, daemon, attempt);
   const systemdRun = observed.init.systemd;
   return {
     outcome: {
       kind: 'switch',
       switchId: id,
+      attempt,
       message: `${RUNTIME_NAMES[runtime]} switch ${id} was interrupted at step ${last.result.step}; undoing it`,
     },
     actions: [
@@ -220,7 +223,7 @@ function planInFlight(runtime: RuntimeKind, observed: RuntimeObserved, options: 
       },
       {
         kind: 'run',
-        argv: launchArgv(systemdRun, paths.script, args, { runtime, id }),
+        argv: launchArgv(systemdRun, paths.script, args, { runtime, id, attempt }),
         explanation: `Undo the interrupted ${RUNTIME_NAMES[runtime]} switch ${id} in a host-side one-shot`,
         steps: [
           `Stop ${RUNTIME_NAMES[runtime]}`,
@@ -232,8 +235,8 @@ function planInFlight(runtime: RuntimeKind, observed: RuntimeObserved, options: 
   } satisfies RuntimePlan;
 }
 
-/** The saved arguments in recover mode, pointed at the daemon running now (if any). */
-function recoverArgs(saved: readonly string[], daemon: DaemonProcess | undefined): string[] {
+/** The saved arguments in recover mode as a new attempt, pointed at the daemon running now (if any). */
+function recoverArgs(saved: readonly string[], daemon: DaemonProcess | undefined, attempt: number): string[] {
   const end = saved.indexOf('--');
   const named = end < 0 ? [...saved] : saved.slice(0, end);
   const start = end < 0 ? [] : saved.slice(end);
@@ -241,7 +244,7 @@ function recoverArgs(saved: readonly string[], daemon: DaemonProcess | undefined
   for (let i = 0; i < named.length; i += 2) {
     const [key, value] = [named[i]!, named[i + 1]!];
     if (key === '--pid') continue;
-    out.push(key, key === '--mode' ? 'recover' : value);
+    out.push(key, key === '--mode' ? 'recover' : key === '--attempt' ? String(attempt) : value);
   }
   if (daemon) out.push('--pid', String(daemon.pid));
   return [...out, ...start];
@@ -269,6 +272,7 @@ function planSwitch(
     udevDropIn,
   });
   const last = observed.lastSwitch?.result;
+  const attempt = last && last.id === id && last.runtime === runtime ? last.attempt + 1 : 1;
   if (last && last.id === id && last.runtime === runtime) {
     if (last.state === 'rolled-back' || last.state === 'rollback-failed' || last.state === 'failed') {
       return {
@@ -296,6 +300,7 @@ function planSwitch(
   const request: SwitchRequest = {
     mode: 'switch',
     id,
+    attempt,
     runtime,
     resultPath: paths.result,
     logPath: paths.log,
@@ -366,7 +371,7 @@ function planSwitch(
     },
     {
       kind: 'run',
-      argv: launchArgv(systemdRun, paths.script, args, { runtime, id }),
+      argv: launchArgv(systemdRun, paths.script, args, { runtime, id, attempt }),
       explanation: `Switch ${name} to pool ${input.expectPool} in a host-side one-shot (${systemdRun ? 'systemd-run' : 'setsid'}); result in ${paths.result}`,
       steps: [
         `Stop ${name} (${restart.describe})`,
@@ -386,6 +391,7 @@ function planSwitch(
     outcome: {
       kind: 'switch',
       switchId: id,
+      attempt,
       message: `Switching ${name} to pool ${input.expectPool} (switch ${id})`,
     },
     actions,

@@ -25,7 +25,7 @@ if [ "\${THINPOOL_SWITCH_CLEAN_ENV:-}" != 1 ]; then
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/sh "$0" "$@"
 fi
 
-mode=switch id='' runtime='' result='' log='' config='' staged='' backup='' config_existed=no
+mode=switch id='' attempt=1 runtime='' result='' log='' config='' staged='' backup='' config_existed=no
 data_root='' data_root_backup='' restart='' main_unit='' extra_units='' init_script='' daemon_pid=''
 daemon_log='' reason_log='' docker_cli=docker docker_host='' expect_pool='' ctr=ctr
 address=/run/containerd/containerd.sock timeout=120
@@ -37,6 +37,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --mode) mode=$2 ;;
     --id) id=$2 ;;
+    --attempt) attempt=$2 ;;
     --runtime) runtime=$2 ;;
     --result) result=$2 ;;
     --log) log=$2 ;;
@@ -74,13 +75,14 @@ mkdir -p "$(dirname "$result")" "$(dirname "$log")"
 exec >>"$log" 2>&1 </dev/null
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-say() { printf '%s [%s %s] %s\\n' "$(now)" "$runtime" "$id" "$*"; }
+say() { printf '%s [%s %s/%s] %s\\n' "$(now)" "$runtime" "$id" "$attempt" "$*"; }
 oneline() { printf '%s' "$1" | tr '\\n\\r\\t' '   ' | cut -c1-1500; }
 
 started=$(now) step=started moved=no configured=no verified=''
 write_result() { # STATE MESSAGE
   {
     printf 'id=%s\\n' "$id"
+    printf 'attempt=%s\\n' "$attempt"
     printf 'runtime=%s\\n' "$runtime"
     printf 'state=%s\\n' "$1"
     printf 'pid=%s\\n' "$$"
@@ -311,6 +313,11 @@ if ! stop_daemon; then
   write_result failed "could not stop $runtime; nothing was changed"
   exit 1
 fi
+if runtime_up; then
+  # Stopped by the wrong means (say, an init script for a daemon it did not start): touch nothing.
+  write_result failed "$runtime still answers after stopping it ($restart); nothing was changed"
+  exit 1
+fi
 step=stopped
 if [ -n "$data_root_backup" ] && [ -e "$data_root" ]; then
   if [ -e "$data_root_backup" ]; then rollback "$data_root_backup already exists" "$@"; fi
@@ -320,7 +327,16 @@ if [ -n "$data_root_backup" ] && [ -e "$data_root" ]; then
   write_result running "moved $data_root to $data_root_backup"
 fi
 mkdir -p "$(dirname "$config")"
-if ! { cp "$staged" "$config.thinpool-tmp" && mv -f "$config.thinpool-tmp" "$config"; }; then
+install_config() {
+  cp "$staged" "$config.thinpool-tmp" || return 1
+  # Keep the owner and mode the file had (a daemon.json may be private).
+  if [ -e "$config" ]; then
+    chown --reference="$config" "$config.thinpool-tmp" 2>/dev/null
+    chmod --reference="$config" "$config.thinpool-tmp" 2>/dev/null
+  fi
+  mv -f "$config.thinpool-tmp" "$config"
+}
+if ! install_config; then
   rollback "could not install $config" "$@"
 fi
 configured=yes step=configured
@@ -344,6 +360,8 @@ export interface SwitchRequest {
   mode: 'switch' | 'recover';
   /** Identifies the desired configuration; the result file carries it back. */
   id: string;
+  /** Counts launches of the same id (a retry after recovery), so a stale result is never taken for this one. */
+  attempt: number;
   runtime: 'docker' | 'containerd';
   resultPath: string;
   logPath: string;
@@ -375,7 +393,8 @@ export interface SwitchRequest {
 
 /** The script's arguments for a request, in a fixed order. */
 export function switchScriptArgs(request: SwitchRequest): string[] {
-  const args = ['--mode', request.mode, '--id', request.id, '--runtime', request.runtime];
+  const args = ['--mode', request.mode, '--id', request.id, '--attempt', String(request.attempt)];
+  args.push('--runtime', request.runtime);
   args.push('--result', request.resultPath, '--log', request.logPath);
   args.push('--config', request.configPath, '--staged', request.stagedPath, '--backup', request.backupPath);
   args.push('--config-existed', request.configExisted ? 'yes' : 'no');
@@ -411,12 +430,12 @@ export function launchArgv(
   systemdRun: boolean,
   scriptPath: string,
   args: readonly string[],
-  request: Pick<SwitchRequest, 'runtime' | 'id'>,
+  request: Pick<SwitchRequest, 'runtime' | 'id' | 'attempt'>,
 ): string[] {
   if (systemdRun) {
     return [
       'systemd-run',
-      `--unit=thinpool-runtime-switch-${request.runtime}-${request.id}`,
+      `--unit=thinpool-runtime-switch-${request.runtime}-${request.id}-${request.attempt}`,
       '--collect',
       '--quiet',
       '/bin/sh',

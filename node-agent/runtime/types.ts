@@ -118,6 +118,8 @@ export type SwitchState =
 /** The result file of the host-side one-shot, parsed. */
 export interface SwitchResult {
   id: string;
+  /** Which launch of this id wrote the result (1 for the first). */
+  attempt: number;
   runtime: RuntimeKind;
   state: SwitchState;
   pid: number;
@@ -209,7 +211,7 @@ export type RuntimeOutcome =
   | { kind: 'configured'; verified: string }
   | { kind: 'refused'; reason: RuntimeRefusalReason; message: string }
   /** A switch (or a recovery) must be launched: the plan's actions do it. */
-  | { kind: 'switch'; switchId: string; message: string }
+  | { kind: 'switch'; switchId: string; attempt: number; message: string }
   | { kind: 'switching'; switchId: string; message: string }
   /** The last switch for this exact configuration failed; not retried until the spec changes. */
   | { kind: 'failed'; switchId: string; state: SwitchState; message: string }

@@ -28,6 +28,9 @@ const REMOVED_PATHS = [
   '/var/tmp/thinpool-rootfs',
 ];
 
+/** Volume groups the tests create. */
+export const TEST_VGS = ['dock-vg', 'ctrd'];
+
 /** Boot-time content of the files {@link cleanRuntimeFiles} restores. */
 export type SavedFiles = Map<string, string | undefined>;
 
@@ -71,6 +74,13 @@ export async function cleanRuntimeFiles(vm: Host, saved: SavedFiles): Promise<vo
     .sort()
     .reverse();
   for (const target of targets) await vm.run(['umount', '-l', target], { okExitCodes: [0, 1, 32] });
+  // Thin devices the runtimes made inside the pools, then the pools: reset() cannot remove a VG whose
+  // pool still has devices LVM does not know, and would leave /dev/<vg> behind.
+  const devices = (await vm.run(['dmsetup', 'ls'])).stdout.split('\n').map((l) => l.split('\t')[0]!.trim());
+  for (const name of devices.filter((d) => /^docker-\d+:\d+-\d+-|-thinpool-snap-\d+$/.test(d))) {
+    await vm.run(['dmsetup', 'remove', name], { okExitCodes: [0, 1] });
+  }
+  for (const vg of TEST_VGS) await vm.run(['vgremove', '-ff', '-y', vg], { okExitCodes: [0, 5] });
   await vm.run(['rm', '-rf', ...REMOVED_PATHS]);
   await vm.run([
     'find',

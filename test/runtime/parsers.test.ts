@@ -77,6 +77,7 @@ describe('/proc parsers', () => {
 describe('parseSwitchResult', () => {
   const text = [
     'id=0123456789ab',
+    'attempt=2',
     'runtime=docker',
     'state=rolled-back',
     'pid=358',
@@ -93,6 +94,7 @@ describe('parseSwitchResult', () => {
   it('reads the result file the one-shot writes', () => {
     expect(parseSwitchResult(text)).toEqual({
       id: '0123456789ab',
+      attempt: 2,
       runtime: 'docker',
       state: 'rolled-back',
       pid: 358,

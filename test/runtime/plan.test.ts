@@ -100,6 +100,7 @@ function result(
 ): SwitchResult {
   return {
     id,
+    attempt: 1,
     runtime,
     state,
     pid: 4242,
@@ -312,7 +313,7 @@ describe('planRuntime: Docker', () => {
   it('uses systemd when it runs the host: a transient unit, and the socket stopped with the service', () => {
     const argv = launch(planRuntime(docker, observed({ init: { systemd: true } }), options));
     expect(argv[0]).toBe('systemd-run');
-    expect(argv[1]).toMatch(/^--unit=thinpool-runtime-switch-docker-[0-9a-f]{12}$/);
+    expect(argv[1]).toMatch(/^--unit=thinpool-runtime-switch-docker-[0-9a-f]{12}-1$/);
     expect(arg(argv, '--restart')).toBe('systemd');
     expect(argv.filter((_, i) => argv[i - 1] === '--unit')).toEqual(['docker.service', 'docker.socket']);
   });
@@ -363,6 +364,14 @@ describe('planRuntime: Docker', () => {
     expect(retried.outcome.kind).toBe('switch');
   });
 
+  it('retries a switch whose interrupted run was undone, as a new attempt', () => {
+    const id = (planRuntime(docker, observed(), options).outcome as { switchId: string }).switchId;
+    const recovered = { ...result(id, 'recovered'), attempt: 2 };
+    const plan = planRuntime(docker, observed({ lastSwitch: { result: recovered, alive: false } }), options);
+    expect(plan.outcome).toMatchObject({ kind: 'switch', switchId: id, attempt: 3 });
+    expect(arg(launch(plan), '--attempt')).toBe('3');
+  });
+
   it('waits for a switch that is still running on the host', () => {
     const plan = planRuntime(
       docker,
@@ -385,6 +394,8 @@ describe('planRuntime: Docker', () => {
       'switch',
       '--id',
       'aaaaaaaaaaaa',
+      '--attempt',
+      '1',
       '--pid',
       '7',
       '--restart',
@@ -401,9 +412,10 @@ describe('planRuntime: Docker', () => {
       }),
       options,
     );
-    expect(plan.outcome).toMatchObject({ kind: 'switch', switchId: 'aaaaaaaaaaaa' });
+    expect(plan.outcome).toMatchObject({ kind: 'switch', switchId: 'aaaaaaaaaaaa', attempt: 2 });
     expect(launch(plan).slice(4)).toEqual([
-      '--mode', 'recover', '--id', 'aaaaaaaaaaaa', '--restart', 'signal', '--pid', '812', '--', 'env', '-i', 'dockerd',
+      '--mode', 'recover', '--id', 'aaaaaaaaaaaa', '--attempt', '2', '--restart', 'signal', '--pid', '812',
+      '--', 'env', '-i', 'dockerd',
     ]); // prettier-ignore
   });
 

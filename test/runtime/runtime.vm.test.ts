@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeAll, expect, it } from '@jest/globals';
 import { createLogger } from '../../common/logger.js';
+import { applyRuntimeActions } from '../../node-agent/runtime/apply.js';
 import { reconcileRuntime, type RuntimeSpecSource } from '../../node-agent/runtime/index.js';
 import { parse as parseToml } from 'smol-toml';
 import { describeVm, useGuest } from '../vm/guest.js';
@@ -156,6 +157,62 @@ describeVm('the container runtime on the pool, with the real daemons', () => {
     const again = await reconcileRuntime(vm, spec, { mode: 'Apply', wait: true, logger });
     expect(again.appliedActions).toEqual([]);
     expect(again.report.condition.reason).toBe('RolledBack');
+  });
+
+  it('Docker: Plan mode changes nothing, and a switch interrupted after installing daemon.json is undone', async () => {
+    const { vm } = guest;
+    const original = '{"storage-driver": "vfs", "log-level": "warn"}\n';
+    await vm.run(['mkdir', '-p', '/etc/docker']);
+    await vm.writeFile('/etc/docker/daemon.json', original);
+    await startDockerWithInitScript(vm);
+    await makeBusyboxTarball(vm, TARBALL);
+    await vm.run([DOCKER, 'import', TARBALL, 'rt/keep:1']);
+
+    const planned = await reconcileRuntime(vm, dockerSpec(), { mode: 'Plan', logger });
+    expect(planned.appliedActions).toEqual([]);
+    expect(planned.report.condition.reason).toBe('SwitchPlanned');
+    expect(planned.report.planLines.at(-1)).toMatch(
+      /^setsid -f \/bin\/sh .* --data-root-backup \/var\/lib\/docker\.bk /,
+    );
+    expect(await vm.readFile('/etc/docker/daemon.json')).toBe(original);
+    expect(await vm.stat('/var/lib/thinpool-agent')).toEqual({ exists: false });
+
+    // Everything up to the launch, then what the one-shot does before it is killed (stop, move, install).
+    const switchId = planned.plan.outcome.kind === 'switch' ? planned.plan.outcome.switchId : '';
+    await applyRuntimeActions(vm, planned.plan.actions.slice(0, -1), logger);
+    await vm.run(['/etc/init.d/docker', 'stop']);
+    await vm.run(['mv', '/var/lib/docker', '/var/lib/docker.bk']);
+    await vm.run(['cp', '/var/lib/thinpool-agent/runtime/docker.next', '/etc/docker/daemon.json']);
+    const deadPid = (await vm.run(['sh', '-c', 'echo $$'])).stdout.trim();
+    await vm.writeFile(
+      '/var/lib/thinpool-agent/runtime/docker-result',
+      [
+        `id=${switchId}`,
+        'runtime=docker',
+        'state=running',
+        `pid=${deadPid}`,
+        'started=2026-01-01T00:00:00Z',
+        'updated=2026-01-01T00:00:05Z',
+        'step=configured',
+        'moved=yes',
+        'configured=yes',
+        'verified=',
+        'message=installed /etc/docker/daemon.json',
+        '',
+      ].join('\n'),
+    );
+
+    const recovered = await reconcileRuntime(vm, dockerSpec(), { mode: 'Apply', wait: true, logger });
+
+    const launch = recovered.appliedActions.at(-1);
+    expect(launch?.kind === 'run' && launch.argv.slice(4, 6)).toEqual(['--mode', 'recover']);
+    expect(await vm.readFile('/var/lib/thinpool-agent/runtime/docker-result')).toMatch(/^state=recovered$/m);
+    expect(await vm.readFile('/etc/docker/daemon.json')).toBe(original);
+    expect(await vm.stat('/var/lib/docker.bk')).toEqual({ exists: false });
+    expect((await dockerInfo(vm)).driver).toBe('vfs');
+    await vm.run([DOCKER, 'image', 'inspect', 'rt/keep:1']);
+    // Undone, not given up: the next reconcile switches again.
+    expect(recovered.plan.outcome).toMatchObject({ kind: 'switch', switchId });
   });
 
   it('containerd: the devmapper snapshotter loads on our pool, a ctr snapshot lands in it, and Docker may not share it', async () => {

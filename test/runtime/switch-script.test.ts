@@ -20,6 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const request: SwitchRequest = {
   mode: 'switch',
   id: 'abc123def456',
+  attempt: 1,
   runtime: 'docker',
   resultPath: '/var/lib/thinpool-agent/runtime/docker-result',
   logPath: '/var/lib/thinpool-agent/runtime/docker-switch.log',
@@ -64,7 +65,7 @@ describe('the host-side one-shot script', () => {
 describe('switchScriptArgs', () => {
   it('passes every value as its own argument, in a fixed order', () => {
     expect(switchScriptArgs(request)).toEqual([
-      '--mode', 'switch', '--id', 'abc123def456', '--runtime', 'docker',
+      '--mode', 'switch', '--id', 'abc123def456', '--attempt', '1', '--runtime', 'docker',
       '--result', '/var/lib/thinpool-agent/runtime/docker-result',
       '--log', '/var/lib/thinpool-agent/runtime/docker-switch.log',
       '--config', '/etc/docker/daemon.json',
@@ -103,7 +104,7 @@ describe('launchArgv', () => {
   it('runs the one-shot in a transient systemd unit when systemd runs the host', () => {
     expect(launchArgv(true, '/s.sh', ['--id', 'x'], request)).toEqual([
       'systemd-run',
-      '--unit=thinpool-runtime-switch-docker-abc123def456',
+      '--unit=thinpool-runtime-switch-docker-abc123def456-1',
       '--collect',
       '--quiet',
       '/bin/sh',
