@@ -1,4 +1,5 @@
-// The guest agent: an exec server speaking JSON lines (protocol in test/vm/protocol.ts).
+// The guest agent: an exec server speaking JSON lines (protocol in test/vm/protocol.ts). Its results and
+// errors follow the local host's (node-agent/host/command-runner.ts, host-files.ts) so the agent runs unchanged.
 // In the VM it runs on the virtio-serial port (`--channel /dev/vportNpM`); tests on the host run it over
 // stdio (`--stdio`) to check the same code without a VM. Plain JavaScript with only node built-ins:
 // guest CPU under TCG is 5-30x slower, so it does as little as possible.
@@ -146,7 +147,7 @@ async function readFile(request) {
   try {
     return { content: await fs.promises.readFile(request.path, 'utf8') };
   } catch (err) {
-    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return { content: null };
+    if (err.code === 'ENOENT') return { content: null };
     throw err;
   }
 }
@@ -167,7 +168,12 @@ async function writeFile(request) {
     throw err;
   }
   await file.close();
-  await fs.promises.rename(temp, request.path);
+  try {
+    await fs.promises.rename(temp, request.path);
+  } catch (err) {
+    await fs.promises.rm(temp, { force: true });
+    throw err;
+  }
   const directory = await fs.promises.open(dir, 'r');
   await directory.sync();
   await directory.close();

@@ -184,8 +184,12 @@ describe('GuestVm over the broker, with the guest agent running locally', () => 
       expect((await rig.vm.run(['cat'])).stdout).toBe('');
     });
 
-    it('rejects an empty command line', async () => {
-      await expect(rig.vm.run([])).rejects.toThrow(TypeError);
+    it('refuses an empty command line and relative or non-normalised paths, as the local host does', async () => {
+      await expect(rig.vm.run([])).rejects.toThrow('Refused to run an empty command');
+      await expect(rig.vm.readFile('etc/hostname')).rejects.toThrow(
+        'Refused host path "etc/hostname": it must be absolute and normalised',
+      );
+      await expect(rig.vm.stat('/etc/../etc/hostname')).rejects.toThrow('must be absolute and normalised');
     });
 
     it('streams output in order and resolves with the raw reply', async () => {
@@ -213,6 +217,7 @@ describe('GuestVm over the broker, with the guest agent running locally', () => 
     it('reads a missing file as undefined and fails on a directory with the fs error code', async () => {
       expect(await rig.vm.readFile(path.join(rig.dir, 'missing'))).toBeUndefined();
       await expect(rig.vm.readFile(rig.dir)).rejects.toMatchObject({ code: 'EISDIR' });
+      await expect(rig.vm.readFile('/dev/null/below')).rejects.toMatchObject({ code: 'ENOTDIR' });
     });
 
     it('fails a write into a missing directory with ENOENT', async () => {

@@ -51,6 +51,12 @@ fi
 mount -t proc proc $R/proc
 mount -t sysfs sysfs $R/sys
 mount -t devtmpfs devtmpfs $R/dev
+# udev would add these: bash's process substitution (<(...)) needs /dev/fd.
+ln -sfn /proc/self/fd $R/dev/fd
+ln -sfn /proc/self/fd/0 $R/dev/stdin
+ln -sfn /proc/self/fd/1 $R/dev/stdout
+ln -sfn /proc/self/fd/2 $R/dev/stderr
+ln -sfn /proc/kcore $R/dev/core
 mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $R/dev/pts
 mount -t tmpfs -o mode=1777 shm $R/dev/shm
@@ -99,6 +105,8 @@ for block in /sys/block/vd*; do
 done
 
 mkdir -p "$R$TP_scratch"
+# reset() removes directories that appear in /dev later and hold only dangling links (a VG's /dev/VG).
+ls /dev >$R/run/thinpool-vm/dev-at-boot
 
 port=''
 for p in /sys/class/virtio-ports/*; do

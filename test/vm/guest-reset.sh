@@ -10,15 +10,26 @@ shopt -s nullglob dotglob
 export LVM_SUPPRESS_FD_WARNINGS=1
 SCRATCH=${THINPOOL_VM_SCRATCH:-/scratch}
 STATE=/run/thinpool-vm
-AGENT_PID=$PPID
 
-# Fills PROCS with user processes other than PID 1, the agent and this script, and DMEVENTD with dmeventd's.
+# This script's ancestors (the guest agent, any wrapper shell) survive the reset.
+declare -A KEEP=([1]=1 [2]=1)
+pid=$$
+while [ "$pid" -gt 2 ]; do
+    KEEP[$pid]=1
+    read -r stat <"/proc/$pid/stat"
+    fields=${stat##*) }
+    set -- $fields
+    pid=$2
+done
+
+# Fills PROCS with user processes other than this script and its ancestors, and DMEVENTD with dmeventd's.
 scan_processes() {
     local dir pid stat fields comm
     PROCS=() DMEVENTD=()
     for dir in /proc/[0-9]*; do
         pid=${dir#/proc/}
-        case "$pid" in 1 | 2 | "$AGENT_PID" | "$$" | "$BASHPID") continue ;; esac
+        [ -z "${KEEP[$pid]:-}" ] || continue
+        [ "$pid" != "$BASHPID" ] || continue
         { read -r stat <"$dir/stat"; } 2>/dev/null || continue
         fields=${stat##*) }
         set -- $fields
@@ -83,6 +94,17 @@ if [ "$DM" -gt 0 ] || [ "$LOOPS" -gt 0 ]; then
 fi
 count_devices
 [ "$DM" -eq 0 ] || dmsetup remove_all --force >/dev/null 2>&1
+
+# /dev/VG directories LVM left behind (only dangling links in them), which would make vgcreate VG fail.
+declare -A AT_BOOT=()
+while read -r name; do AT_BOOT[$name]=1; done <"$STATE/dev-at-boot"
+for dir in /dev/*/; do
+    dir=${dir%/}
+    [ -z "${AT_BOOT[${dir#/dev/}]:-}" ] || continue
+    stale=1
+    for entry in "$dir"/*; do if [ ! -L "$entry" ] || [ -e "$entry" ]; then stale=0; fi; done
+    [ "$stale" = 0 ] || rm -rf "$dir"
+done
 
 # 4. dmeventd: nothing is monitored any more, so it exits on SIGTERM.
 scan_processes

@@ -119,8 +119,8 @@ describeVm('the persistent guest', () => {
       await vm.run(['rm', file]);
     });
 
-    it('rejects relative paths', async () => {
-      await expect(guest.vm.readFile('etc/lvm/lvm.conf')).rejects.toThrow(/must be absolute/);
+    it('refuses relative paths', async () => {
+      await expect(guest.vm.readFile('etc/lvm/lvm.conf')).rejects.toThrow(/must be absolute and normalised/);
     });
   });
 
@@ -201,6 +201,7 @@ describeVm('the persistent guest', () => {
       expect((await vm.run(['dmsetup', 'ls'])).stdout.trim()).toBe('No devices found');
       expect((await vm.run(['losetup', '-a'])).stdout).toBe('');
       expect((await vm.run(['pvs', '--noheadings'])).stdout).toBe('');
+      expect(await vm.stat('/dev/resetvg')).toEqual({ exists: false });
       expect((await vm.run(['pidof', 'dmeventd'], { okExitCodes: [1] })).exitCode).toBe(1);
       expect((await vm.run(['pidof', 'sleep'], { okExitCodes: [1] })).exitCode).toBe(1);
       expect(await vm.stat('/etc/lvm/profile/test-thinpool.profile')).toEqual({ exists: false });
@@ -221,6 +222,14 @@ describeVm('the persistent guest', () => {
         expect(head.stdout.trim()).toBe('0');
         expect(await vm.stat(disk.byIdPath)).toMatchObject({ exists: true, type: 'block-device' });
       }
+      // The same names work again.
+      await vm.run(['vgcreate', '-y', 'resetvg', disk1.byIdPath]);
+      await vm.run(['lvcreate', '-y', '--type', 'thin-pool', '-L', '128M', '-n', 'pool', 'resetvg']);
+    });
+
+    it('leaves the udev-made /dev links in place: /dev/fd for process substitution, disks by id', async () => {
+      const { stdout } = await guest.vm.run(['bash', '-c', 'cat <(echo substituted) && ls /dev/disk/by-id']);
+      expect(stdout).toBe(`substituted\n${guest.vm.disks.map((d) => `virtio-${d.name}`).join('\n')}\n`);
     });
   });
 });
