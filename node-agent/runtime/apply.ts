@@ -10,11 +10,9 @@ import { parseSwitchResult } from './parsers.js';
 import { runtimeStatePaths } from './plan.js';
 import type { RuntimeAction, RuntimeHostOptions, RuntimeKind, SwitchResult } from './types.js';
 
-/** One line per action, as Plan mode shows it: the command line, or the file and its size. */
+/** One line per action, as Plan mode shows it (the engine's format): the command line, or `write-file <path>`. */
 export function describeRuntimeAction(action: RuntimeAction): string {
-  if (action.kind === 'run') return formatArgv(action.argv);
-  const mode = (action.mode ?? 0o644).toString(8).padStart(4, '0');
-  return `write ${action.path} (${Buffer.byteLength(action.content)} bytes, mode ${mode})`;
+  return action.kind === 'run' ? formatArgv(action.argv) : `write-file ${action.path}`;
 }
 
 /** Executes the actions in order and stops at the first failure (the error carries the command line). */

@@ -559,7 +559,7 @@ describe('runtimeReport', () => {
     expect(planned.condition.reason).toBe('SwitchPlanned');
     expect(planned.planLines).toEqual(plan.actions.map(describeRuntimeAction));
     expect(planned.planLines[0]).toBe('mkdir -p /var/lib/thinpool-agent/runtime');
-    expect(planned.planLines[1]).toBe('write /etc/docker/daemon.json.thinpool-backup (44 bytes, mode 0644)');
+    expect(planned.planLines[1]).toBe('write-file /etc/docker/daemon.json.thinpool-backup');
     expect(planned.planLines.at(-1)).toMatch(
       /^setsid -f \/bin\/sh \/var\/lib\/thinpool-agent\/runtime\/runtime-switch\.sh --mode switch /,
     );
