@@ -2,12 +2,29 @@ import type { LastExtension } from '../api/v1alpha1/types.js';
 import type { Logger } from '../common/logger.js';
 import type { AgentSpec } from './agent-spec.js';
 import { CommandError, type Host } from './host/host.js';
-import { observe } from './observe/observe.js';
+import { observe, observeLvm } from './observe/observe.js';
 import { poolNumbers, poolView, type Observed } from './observe/observed.js';
 import { renderStep, type Action } from './plan/action.js';
 import { planDestroy } from './plan/destroy.js';
 import { plan, type Finding, type Plan, type PlanContext } from './plan/plan.js';
 import { addSample, type UsageSample } from './time-to-full.js';
+
+/** Steps whose effect shows in the LVM report alone. */
+const LVM_ONLY = new Set<Action['kind']>([
+  'create-pv',
+  'resize-pv',
+  'create-vg',
+  'extend-vg',
+  'create-data-lv',
+  'create-metadata-lv',
+  'convert-to-thin-pool',
+  'attach-profile',
+  'set-zeroing',
+  'activate-pool',
+  'enable-monitoring',
+  'extend-metadata',
+  'extend-data',
+]);
 
 /** How a run ended. */
 export type Outcome = 'no-changes' | 'applied' | 'planned' | 'refused' | 'failed';
@@ -115,7 +132,7 @@ export class ThinPoolEngine {
         break;
       }
       previous = rendered;
-      const stop = await this.runActions(current.actions, executed, signal);
+      const stop = await this.runActions(current.actions, observed, executed, signal);
       observed = stop.observed ?? observed;
       if (stop.failure) {
         return {
@@ -128,7 +145,8 @@ export class ThinPoolEngine {
         };
       }
     }
-    const final = plan(this.spec, observed, { autoExtend: false, retryMonitoring: false });
+    // Only the findings of this plan count (limits such as MaxDataSizeReached): its actions wait for the next run.
+    const final = plan(this.spec, observed, { autoExtend: true, retryMonitoring: false });
     const refused =
       final.devices.some((d) => d.state === 'Refused' || d.state === 'Missing') ||
       final.findings.some((f) => f.blocking);
@@ -144,7 +162,7 @@ export class ThinPoolEngine {
       return { outcome: 'refused', plan: first, executed: [], observed, findings: first.findings };
     }
     const executed: ExecutedAction[] = [];
-    const stop = await this.runActions(first.actions, executed, signal);
+    const stop = await this.runActions(first.actions, observed, executed, signal);
     observed = stop.observed ?? observed;
     if (stop.failure)
       return { outcome: 'failed', plan: first, executed, failure: stop.failure, observed, findings: [] };
@@ -166,11 +184,13 @@ export class ThinPoolEngine {
 
   private async runActions(
     actions: readonly Action[],
+    before: Observed,
     executed: ExecutedAction[],
     signal?: AbortSignal,
   ): Promise<{ observed?: Observed; failure?: { action: Action; message: string } }> {
     const { host, log } = this.options;
-    let observed: Observed | undefined;
+    let observed: Observed = before;
+    let partial = false;
     for (const action of actions) {
       const started = performance.now();
       if (action.kind === 'enable-monitoring') this.memory.lastMonitorAttemptMs = this.now().getTime();
@@ -191,8 +211,8 @@ export class ThinPoolEngine {
           explanation: action.explanation,
           err: message,
         });
-        observed = await this.observe(signal).catch(() => observed);
-        return { observed, failure: { action, message } };
+        const after = await this.observe(signal).catch(() => undefined);
+        return { observed: after, failure: { action, message } };
       }
       executed.push({ action, durationMs: performance.now() - started });
       log.info('Applied thin pool action', {
@@ -200,7 +220,8 @@ export class ThinPoolEngine {
         action: action.kind,
         explanation: action.explanation,
       });
-      observed = await this.observe(signal);
+      partial = LVM_ONLY.has(action.kind) || action.kind === 'write-profile';
+      observed = await this.reobserve(action, observed, signal);
       if (action.extension) this.recordExtension(action);
       const problem = verify(this.spec, action, observed);
       if (problem) {
@@ -212,7 +233,25 @@ export class ThinPoolEngine {
         return { observed, failure: { action, message: problem } };
       }
     }
+    // The next round plans from a whole snapshot, not from one refreshed between LVM steps.
+    if (partial) observed = await this.observe(signal);
     return { observed };
+  }
+
+  /**
+   * Re-observes after a step: an LVM step only changes what `lvm fullreport` shows and a profile write only
+   * the profile, so those refresh just that part (one LVM call); other steps take a whole snapshot.
+   */
+  private async reobserve(action: Action, previous: Observed, signal?: AbortSignal): Promise<Observed> {
+    if (action.kind === 'write-profile') {
+      return { ...previous, profileContent: await this.options.host.readFile(this.spec.profilePath) };
+    }
+    if (LVM_ONLY.has(action.kind)) {
+      const next = { ...previous, lvm: await observeLvm(this.options.host, signal) };
+      this.recordSample(next);
+      return next;
+    }
+    return this.observe(signal);
   }
 
   private recordExtension(action: Action): void {

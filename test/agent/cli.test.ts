@@ -155,7 +155,8 @@ describe('rendering', () => {
 
 describe('the thinpool-agent executable', () => {
   it('exits 2 with the usage on bad arguments', async () => {
-    const result = await execa('npx', ['tsx', path.join(ROOT, 'node-agent/main.ts'), 'frobnicate'], {
+    const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
+    const result = await execa(tsx, [path.join(ROOT, 'node-agent/main.ts'), 'frobnicate'], {
       reject: false,
       cwd: ROOT,
     });
@@ -163,5 +164,5 @@ describe('the thinpool-agent executable', () => {
     expect(result.stderr).toMatch(
       /Unknown command "frobnicate"[\s\S]*Exit codes: 0 done, 1 failed, 2 bad input/,
     );
-  });
+  }, 60_000);
 });
