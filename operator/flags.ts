@@ -16,6 +16,7 @@ export interface OperatorFlags {
   leaseName: string;
   timings: LeaderElectionTimings;
   workers: number;
+  batchPeriodMs: number;
   shutdownTimeoutMs: number;
 }
 
@@ -45,6 +46,7 @@ Flags:
   --leader-elect-renew-deadline D    default 10s
   --leader-elect-retry-period D      default 2s
   --workers N                        ThinPools reconciled in parallel (default 2)
+  --status-batch-period DURATION     fold agent reports within this period into one reconcile (default 200ms)
   --shutdown-timeout DURATION        longest graceful shutdown (default 25s)
   -h, --help                         show this help
 `;
@@ -176,6 +178,7 @@ export function parseFlags(
     leaseName: take('leader-elect-lease-name') ?? 'thinpool-operator-leader',
     timings,
     workers: integer('workers', 2, 1, 64),
+    batchPeriodMs: duration('status-batch-period', 200),
     shutdownTimeoutMs: duration('shutdown-timeout', 25_000),
   };
   for (const name of values.keys()) errors.push(`unknown flag --${name}`);

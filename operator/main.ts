@@ -43,6 +43,7 @@ export async function runOperator(flags: OperatorFlags): Promise<number> {
     settings: flags.settings,
     logger,
     workers: flags.workers,
+    batchPeriodMs: flags.batchPeriodMs,
     leaderElection: flags.leaderElect ? { leaseName: flags.leaseName, timings: flags.timings } : undefined,
   });
   const text = (status: number, body: string) => ({ status, contentType: 'text/plain; charset=utf-8', body });

@@ -6,6 +6,7 @@ import type { Logger } from '../common/logger.js';
 import { EventRecorder } from './controller/events.js';
 import type { DaemonSetObject, NodeObject, PodObject } from './controller/kube-types.js';
 import { AGENT_COMPONENT, AGENT_NAME, Labels, MANAGER_NAME, labelValue } from './controller/names.js';
+import { nodeChangeMatters, podChangeMatters, thinPoolChangeMatters } from './controller/predicates.js';
 import { POOL_INDEX, ThinPoolReconciler } from './controller/reconciler.js';
 import type { OperatorSettings } from './controller/settings.js';
 import { OperatorMetrics } from './metrics.js';
@@ -39,6 +40,8 @@ export interface OperatorOptions {
   leaderElection?: { leaseName: string; identity?: string; timings?: LeaderElectionTimings };
   /** Distinct ThinPools reconciled in parallel (default 2). */
   workers?: number;
+  /** ThinPoolNode and agent Pod changes within this period fold into one reconcile (default 200 ms). */
+  batchPeriodMs?: number;
   informers?: InformerTuning;
   metrics?: OperatorMetrics;
   clock?: Clock;
@@ -46,6 +49,9 @@ export interface OperatorOptions {
 
 /** What ended an operator's run. */
 export type OperatorExit = 'stopped' | 'leadership-lost';
+
+/** Default of {@link OperatorOptions.batchPeriodMs}. */
+export const DEFAULT_BATCH_PERIOD_MS = 200;
 
 const THINPOOLS = '/apis/thinpool.dev/v1alpha1/thinpools';
 const THINPOOLNODES = '/apis/thinpool.dev/v1alpha1/thinpoolnodes';
@@ -105,13 +111,6 @@ function slimThinPoolNode(tpn: ThinPoolNode): ThinPoolNode {
 
 function slimDaemonSet(ds: DaemonSetObject): DaemonSetObject {
   return { apiVersion: ds.apiVersion, kind: ds.kind, metadata: slimMetadata(ds), spec: ds.spec };
-}
-
-function labelsChanged(
-  a: Record<string, string> | undefined,
-  b: Record<string, string> | undefined,
-): boolean {
-  return JSON.stringify(a ?? {}) !== JSON.stringify(b ?? {});
 }
 
 /**
@@ -323,52 +322,39 @@ export class Operator {
     for (const tp of this.caches.thinPools.list()) this.enqueue(tp.metadata.name);
   }
 
-  private enqueuePoolsWithLabel(value: string | undefined): void {
-    if (!value) return;
-    for (const tp of this.caches.thinPools.list()) {
-      const name = tp.metadata.name ?? '';
-      if (labelValue(name) === value) this.enqueue(name);
-    }
+  private poolsWithLabel(value: string | undefined): string[] {
+    if (!value) return [];
+    return this.caches.thinPools
+      .list()
+      .map((tp) => tp.metadata.name ?? '')
+      .filter((name) => labelValue(name) === value);
   }
 
   private wireEvents(): void {
     const { thinPools, thinPoolNodes, nodes, agentPods, daemonSets } = this.caches;
+    const batch = this.options.batchPeriodMs ?? DEFAULT_BATCH_PERIOD_MS;
+    // Agent reports and Pod readiness arrive in bursts on big clusters: fold each burst into one reconcile.
+    const enqueueBatched = (name: string | undefined) => name && this.queue.addAfter(name, batch);
     thinPools.on({
       add: (tp) => this.enqueue(tp.metadata.name),
-      update: (tp) => this.enqueue(tp.metadata.name),
+      update: (tp, old) => thinPoolChangeMatters(tp, old) && this.enqueue(tp.metadata.name),
       delete: (tp) => this.enqueue(tp.metadata.name),
     });
     thinPoolNodes.on({
-      add: (tpn) => this.enqueue(tpn.spec?.thinPool),
-      update: (tpn) => this.enqueue(tpn.spec?.thinPool),
-      delete: (tpn) => this.enqueue(tpn.spec?.thinPool),
+      add: (tpn) => enqueueBatched(tpn.spec?.thinPool),
+      update: (tpn) => enqueueBatched(tpn.spec?.thinPool),
+      delete: (tpn) => enqueueBatched(tpn.spec?.thinPool),
     });
     nodes.on({
       add: () => this.enqueueAllPools(),
-      update: (node, old) => {
-        // Only what decides eligibility; kubelet status churn never reaches the cache (see slimNode).
-        if (
-          labelsChanged(node.metadata.labels, old.metadata.labels) ||
-          JSON.stringify(node.spec?.taints ?? []) !== JSON.stringify(old.spec?.taints ?? []) ||
-          Boolean(node.metadata.deletionTimestamp) !== Boolean(old.metadata.deletionTimestamp)
-        ) {
-          this.enqueueAllPools();
-        }
-      },
+      update: (node, old) => nodeChangeMatters(node, old) && this.enqueueAllPools(),
       delete: () => this.enqueueAllPools(),
     });
+    const poolsOf = (pod: PodObject) => this.poolsWithLabel(pod.metadata.labels?.[Labels.pool]);
     agentPods.on({
-      add: (pod) => this.enqueuePoolsWithLabel(pod.metadata.labels?.[Labels.pool]),
-      update: (pod, old) => {
-        if (
-          JSON.stringify(pod.status) !== JSON.stringify(old.status) ||
-          pod.spec?.nodeName !== old.spec?.nodeName ||
-          Boolean(pod.metadata.deletionTimestamp) !== Boolean(old.metadata.deletionTimestamp)
-        ) {
-          this.enqueuePoolsWithLabel(pod.metadata.labels?.[Labels.pool]);
-        }
-      },
-      delete: (pod) => this.enqueuePoolsWithLabel(pod.metadata.labels?.[Labels.pool]),
+      add: (pod) => poolsOf(pod).forEach(enqueueBatched),
+      update: (pod, old) => podChangeMatters(pod, old) && poolsOf(pod).forEach(enqueueBatched),
+      delete: (pod) => poolsOf(pod).forEach(enqueueBatched),
     });
     const owner = (ds: DaemonSetObject) =>
       ds.metadata.ownerReferences?.find((r) => r.kind === 'ThinPool' && r.controller)?.name;

@@ -46,13 +46,26 @@ export function toleratesNodeTaints(
 }
 
 /**
- * True when the agent DaemonSet of `thinPool` would run on `node`: its nodeSelector matches, its taints are
- * tolerated, and the node is not being deleted. These are the pool's desired nodes.
+ * A test of whether the agent DaemonSet of `thinPool` would run on a node: its nodeSelector matches, its
+ * taints are tolerated, and the node is not being deleted. These are the pool's desired nodes. Built once
+ * per reconcile and applied to every node.
  */
+export function eligibilityOf(thinPool: Pick<ThinPool, 'spec'>): (node: NodeObject) => boolean {
+  const selector = Object.entries(thinPool.spec.nodeSelector ?? {});
+  const tolerations = [...(thinPool.spec.tolerations ?? []), ...DAEMONSET_DEFAULT_TOLERATIONS];
+  return (node) => {
+    if (node.metadata.deletionTimestamp) return false;
+    const labels = node.metadata.labels;
+    if (!selector.every(([key, value]) => labels?.[key] === value)) return false;
+    const taints = node.spec?.taints;
+    if (!taints || taints.length === 0) return true;
+    return taints.every(
+      (t) => t.effect === 'PreferNoSchedule' || tolerations.some((tol) => toleratesTaint(tol, t)),
+    );
+  };
+}
+
+/** True when the agent DaemonSet of `thinPool` would run on `node` (see {@link eligibilityOf}). */
 export function nodeIsEligible(thinPool: Pick<ThinPool, 'spec'>, node: NodeObject): boolean {
-  if (node.metadata.deletionTimestamp) return false;
-  return (
-    matchesNodeSelector(node.metadata.labels, thinPool.spec.nodeSelector) &&
-    toleratesNodeTaints(thinPool.spec.tolerations, node.spec?.taints)
-  );
+  return eligibilityOf(thinPool)(node);
 }

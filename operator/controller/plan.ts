@@ -12,7 +12,7 @@ import { daemonSetDrift, daemonSetUpdate, desiredDaemonSet, ownerReferenceTo } f
 import { hostDirectoryProblem } from './host-path.js';
 import type { DaemonSetObject, NodeObject, PodObject } from './kube-types.js';
 import { Labels, MAX_NAME_LENGTH, labelValue } from './names.js';
-import { nodeIsEligible } from './node-selection.js';
+import { eligibilityOf } from './node-selection.js';
 import { classifyNode, type NodeVerdict } from './node-state.js';
 import type { OperatorSettings } from './settings.js';
 import { computeStatus } from './status.js';
@@ -125,9 +125,7 @@ export function planThinPool(observed: ObservedState, settings: OperatorSettings
   const deleting = Boolean(thinPool.metadata.deletionTimestamp);
   const actions: Action[] = [];
   const nodesByName = new Map(observed.nodes.map((n) => [n.metadata.name ?? '', n]));
-  const eligible = observed.nodes
-    .filter((n) => nodeIsEligible(thinPool, n))
-    .map((n) => n.metadata.name ?? '');
+  const eligible = observed.nodes.filter(eligibilityOf(thinPool)).map((n) => n.metadata.name ?? '');
   const eligibleSet = new Set(eligible);
 
   if (deleting && !hasFinalizer) return { actions, events: [], verdicts: [] };

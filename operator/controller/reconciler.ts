@@ -91,6 +91,7 @@ export class ThinPoolReconciler {
       metrics?.removePool(name);
       return {};
     }
+    const planStarted = performance.now();
     const plan = planThinPool(
       {
         thinPool,
@@ -102,6 +103,7 @@ export class ThinPoolReconciler {
       settings,
       this.clock.now(),
     );
+    const planMs = Math.round((performance.now() - planStarted) * 10) / 10;
     try {
       for (const action of plan.actions) {
         if (signal.aborted) throw new ReconcileAborted();
@@ -116,6 +118,7 @@ export class ThinPoolReconciler {
         logger.info('Updated ThinPool status', {
           thinPool: name,
           generation: plan.status.observedGeneration,
+          planMs,
           nodes: plan.status.nodes,
           ready: plan.status.conditions?.find((c) => c.type === 'Ready')?.status,
         });

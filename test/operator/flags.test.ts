@@ -13,6 +13,7 @@ describe('parseFlags', () => {
       leaseName: 'thinpool-operator-leader',
       timings: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
       workers: 2,
+      batchPeriodMs: 200,
     });
     expect(parsed.flags.settings.namespace).toBe('thinpool-system');
     expect(parsed.flags.settings.agentPort).toBe(9842);
@@ -46,6 +47,7 @@ describe('parseFlags', () => {
       '--agent-image-pull-policy=Always',
       '--agent-not-ready-grace=1m30s',
       '--workers=4',
+      '--status-batch-period=50ms',
     ]);
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     expect(parsed.flags).toMatchObject({
@@ -55,6 +57,7 @@ describe('parseFlags', () => {
       metricsBindAddress: '127.0.0.1:0',
       healthProbeBindAddress: '0',
       workers: 4,
+      batchPeriodMs: 50,
     });
     expect(parsed.flags.settings).toMatchObject({
       agentImagePullPolicy: 'Always',
