@@ -229,4 +229,42 @@ describe('client-node Watch and informers against the emulator', () => {
     await informer.stop();
     expect(errors).toEqual([]);
   });
+
+  it('an informer fed bookmarks keeps its resourceVersion current and resumes after compaction without re-listing', async () => {
+    /** client-node's informer never asks for bookmarks; this Watch asks on its behalf. */
+    class BookmarkingWatch extends k8s.Watch {
+      override watch(
+        path: string,
+        query: Record<string, string | number | boolean | undefined>,
+        callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+        done: (err: unknown) => void,
+      ): Promise<AbortController> {
+        return super.watch(path, { ...query, allowWatchBookmarks: true }, callback, done);
+      }
+    }
+    const listFn = () => custom.listClusterCustomObject({ ...TP }) as never;
+    const informer = new k8s.ListWatch<k8s.KubernetesObject>(
+      TP_PATH,
+      new BookmarkingWatch(kc),
+      listFn,
+      false,
+    );
+    await informer.start();
+    api.requestLog.reset();
+    const listed = Number(informer.latestResourceVersion());
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'moves-the-revision' } },
+    });
+    await eventually(
+      () => Number(informer.latestResourceVersion()) > listed,
+      'a bookmark past the list revision',
+    );
+    api.faults.compact();
+    api.faults.dropWatches();
+    await custom.createClusterCustomObject({ ...TP, body: thinPool('after-compaction') });
+    await eventually(() => informer.get('after-compaction'), 'the informer to see the new ThinPool');
+    expect(api.requestLog.count({ verb: 'list', resource: 'thinpools' })).toBe(0);
+    await informer.stop();
+  });
 });
