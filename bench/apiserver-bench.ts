@@ -68,6 +68,11 @@ const kc = api.kubeConfig();
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 const listUrl = `${api.url}/apis/thinpool.dev/v1alpha1/thinpools`;
 
+const serverSamples = await time(LIST_RUNS, async () => {
+  const page = store.list(thinPools, { labelSelector: [], fieldSelector: [] });
+  const body = `{"items":[${page.items.map((item) => store.viewJson(thinPools, item)).join(',')}]}`;
+  if (page.items.length !== OBJECTS || body.length === 0) throw new Error('Server-side list came back short');
+});
 let bytes = 0;
 const rawSamples = await time(LIST_RUNS, async () => {
   const text = await httpGet(listUrl);
@@ -150,6 +155,7 @@ console.log(
 );
 console.log('| operation | median ms | p95 ms | min ms |');
 console.log('|---|---|---|---|');
+console.log(row(`list ${OBJECTS} (server side only: select + serialize)`, serverSamples));
 console.log(row(`list ${OBJECTS} (node:http + JSON.parse)`, rawSamples));
 console.log(row(`list ${OBJECTS} (client-node CustomObjectsApi)`, clientSamples));
 console.log(row(`list labelSelector shard=3 (${OBJECTS / 10} items)`, selectorSamples));

@@ -6,6 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { createLogger } from '../../../common/logger.js';
 import { startControllers } from './controllers.js';
 import * as discovery from './discovery.js';
 import { decideEviction } from './eviction.js';
@@ -78,6 +79,8 @@ const PATCH_TYPES = [
   'application/merge-patch+json',
   'application/strategic-merge-patch+json',
 ];
+
+const log = createLogger('kube-apiserver-emulator');
 
 const DEFAULT_WATCH_TIMEOUT_MS = 1800 * 1000;
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -585,6 +588,10 @@ export class EmulatorServer {
   }
 
   private sendError(res: ServerResponse, err: unknown): void {
+    if (!(err instanceof ApiError)) {
+      // A bug in the emulator, not an API answer: make it visible in the test output.
+      log.error('Failed to serve Kubernetes API request', { err: (err as Error)?.stack ?? String(err) });
+    }
     if (res.headersSent) {
       res.destroy();
       return;
