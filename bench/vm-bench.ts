@@ -44,6 +44,8 @@ interface Row {
 const rows: Row[] = [];
 const bootToFirst: number[] = [];
 const bootToReady: number[] = [];
+const kernelToAgent: number[] = [];
+const agentStartup: number[] = [];
 let measured: OwnedVm | undefined;
 
 for (let i = 0; i < BOOTS; i++) {
@@ -55,11 +57,16 @@ for (let i = 0; i < BOOTS; i++) {
     }),
   );
   bootToReady.push(vm!.info.bootMs);
+  const agentStarted = Number(await vm!.readFile('/run/thinpool-vm/agent-started-uptime')) * 1000;
+  kernelToAgent.push(agentStarted);
+  agentStartup.push(vm!.info.guestUptimeAtReadyMs - agentStarted);
   if (i < BOOTS - 1) await vm!.stop();
   else measured = vm;
 }
 rows.push({ what: 'boot to first command (`startVm()` + `run(true)`, 4 disks, 4G)', samples: bootToFirst });
 rows.push({ what: 'qemu start to guest agent ready (part of the above)', samples: bootToReady });
+rows.push({ what: 'guest clock: kernel start to the init starting the agent', samples: kernelToAgent });
+rows.push({ what: 'guest clock: node start-up of the agent', samples: agentStartup });
 
 const vm = measured!;
 rows.push({

@@ -86,6 +86,7 @@ async function startRig(): Promise<Rig> {
     resultsDir: dir,
     scratchDir: dir,
     bootMs: 0,
+    guestUptimeAtReadyMs: 0,
   };
   const broker = new Broker(agent, info);
   const socketPath = path.join(dir, 'broker.sock');

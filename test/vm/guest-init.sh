@@ -116,6 +116,8 @@ done
 [ -n "$TP_node" ] && [ -n "$TP_agent" ] || fail "thinpool.node and thinpool.agent must be set"
 
 [ "$TP_verbose" = 1 ] || echo 1 >/proc/sys/kernel/printk
+# Guest uptime when the agent starts: with the agent's own "ready" uptime it splits the boot time (bench).
+cut -d' ' -f1 /proc/uptime >$R/run/thinpool-vm/agent-started-uptime
 chroot $R /usr/bin/env -i \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb \
     DM_DISABLE_UDEV=1 THINPOOL_VM_GUEST=1 THINPOOL_VM_SCRATCH="$TP_scratch" \

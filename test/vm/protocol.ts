@@ -151,6 +151,8 @@ export interface VmInfo {
   scratchDir: string;
   /** Milliseconds from starting qemu to the guest agent's "ready". */
   bootMs: number;
+  /** The guest's uptime at the agent's "ready", in milliseconds (kernel, init and node start-up). */
+  guestUptimeAtReadyMs: number;
 }
 
 /** A successful reply; its other fields depend on the operation. */

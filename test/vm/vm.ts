@@ -86,6 +86,7 @@ export class OwnedVm extends GuestVm {
         resultsDir,
         scratchDir,
         bootMs: machine.bootMs,
+        guestUptimeAtReadyMs: Math.round(machine.ready.uptimeSec * 1000),
       };
       const broker = new Broker(machine, info);
       const socketPath = options.socketPath ?? path.join(machine.workDir, 'broker.sock');
