@@ -259,16 +259,21 @@ restore_data_root() {
   say "Restored $data_root (moved=$moved)"
 }
 
+# Stops the runtime and restores what the result records as changed. Fails when something stays changed.
+undo_changes() {
+  if daemon_alive; then stop_daemon || say "Stopping $runtime failed"; fi
+  [ "$configured" = yes ] && restore_config
+  [ "$moved" = yes ] && restore_data_root
+  [ "$configured" != yes ] && [ "$moved" != yes ]
+}
+
 # Restores what this switch changed and starts the runtime on it. Usage: rollback REASON [START...]
 rollback() {
   reason=$1
   shift
   step=rollback
   write_result running "rolling back: $reason"
-  if daemon_alive; then stop_daemon || say "Stopping $runtime during rollback failed"; fi
-  [ "$configured" = yes ] && restore_config
-  [ "$moved" = yes ] && restore_data_root
-  if [ "$configured" = yes ] || [ "$moved" = yes ]; then
+  if ! undo_changes; then
     write_result rollback-failed "$reason; could not restore the previous configuration and data root"
     exit 1
   fi
@@ -294,10 +299,7 @@ if [ "$mode" = recover ]; then
   fi
   say "Recovering an interrupted switch (moved=$moved configured=$configured)"
   step=recover
-  stop_daemon || say "Stopping $runtime during recovery failed"
-  [ "$configured" = yes ] && restore_config
-  [ "$moved" = yes ] && restore_data_root
-  if [ "$configured" = yes ] || [ "$moved" = yes ]; then
+  if ! undo_changes; then
     write_result rollback-failed "interrupted switch: could not restore the previous configuration and data root"
     exit 1
   fi

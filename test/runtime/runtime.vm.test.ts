@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeAll, expect, it } from '@jest/globals';
 import { createLogger } from '../../common/logger.js';
+import type { Host } from '../../node-agent/host/host.js';
 import { applyRuntimeActions } from '../../node-agent/runtime/apply.js';
 import { reconcileRuntime, type RuntimeSpecSource } from '../../node-agent/runtime/index.js';
 import { parse as parseToml } from 'smol-toml';
@@ -35,13 +36,22 @@ function dockerSpec(docker: Record<string, unknown> = {}, volumeGroup = 'dock-vg
   };
 }
 
-async function dockerInfo(vm: Parameters<typeof makeThinPool>[0]) {
+async function dockerInfo(vm: Host) {
   const { stdout } = await vm.run([DOCKER, 'info', '--format', '{{json .}}']);
   const info = JSON.parse(stdout) as { Driver: string; DriverStatus: [string, string][] | null };
   return { driver: info.Driver, poolName: info.DriverStatus?.find(([k]) => k === 'Pool Name')?.[1] };
 }
 
-async function sha256(vm: Parameters<typeof makeThinPool>[0], path: string): Promise<string> {
+/** Docker running from `daemonJson` (init script), with `image` imported from a busybox tarball. */
+async function startDockerWithImage(vm: Host, daemonJson: string, image: string) {
+  await vm.run(['mkdir', '-p', '/etc/docker']);
+  await vm.writeFile('/etc/docker/daemon.json', daemonJson);
+  await startDockerWithInitScript(vm);
+  await makeBusyboxTarball(vm, TARBALL);
+  await vm.run([DOCKER, 'import', TARBALL, image]);
+}
+
+async function sha256(vm: Host, path: string): Promise<string> {
   return (await vm.run(['sha256sum', path])).stdout.split(' ')[0]!;
 }
 
@@ -58,14 +68,9 @@ describeVm('the container runtime on the pool, with the real daemons', () => {
   it('Docker: switches a plain daemon.json with other keys to devicemapper on the pool, and containers write into it', async () => {
     const { vm } = guest;
     await makeThinPool(vm, 'dock-vg', 'thinpool', vm.disk('disk1').byIdPath);
-    await vm.run(['mkdir', '-p', '/etc/docker']);
-    await vm.writeFile(
-      '/etc/docker/daemon.json',
-      '{\n  "log-level": "warn",\n  "labels": ["purpose=thinpool-test"],\n  "storage-driver": "vfs"\n}\n',
-    );
-    await startDockerWithInitScript(vm);
-    await makeBusyboxTarball(vm, TARBALL);
-    await vm.run([DOCKER, 'import', TARBALL, 'rt/before:1']);
+    const plain =
+      '{\n  "log-level": "warn",\n  "labels": ["purpose=thinpool-test"],\n  "storage-driver": "vfs"\n}\n';
+    await startDockerWithImage(vm, plain, 'rt/before:1');
 
     const first = await reconcileRuntime(vm, dockerSpec(), { mode: 'Apply', wait: true, logger });
 
@@ -135,11 +140,7 @@ describeVm('the container runtime on the pool, with the real daemons', () => {
     const { vm } = guest;
     await makeThinPool(vm, 'dock-vg', 'thinpool', vm.disk('disk1').byIdPath);
     const original = '{"storage-driver": "vfs", "log-level": "warn"}\n';
-    await vm.run(['mkdir', '-p', '/etc/docker']);
-    await vm.writeFile('/etc/docker/daemon.json', original);
-    await startDockerWithInitScript(vm);
-    await makeBusyboxTarball(vm, TARBALL);
-    await vm.run([DOCKER, 'import', TARBALL, 'rt/keep:1']);
+    await startDockerWithImage(vm, original, 'rt/keep:1');
     await vm.run([DOCKER, 'create', '--name', 'keeper', 'rt/keep:1', 'true']);
 
     const spec = dockerSpec({ extraStorageOptions: ['dm.no_such_option=1'] });
@@ -162,11 +163,7 @@ describeVm('the container runtime on the pool, with the real daemons', () => {
   it('Docker: Plan mode changes nothing, and a switch interrupted after installing daemon.json is undone', async () => {
     const { vm } = guest;
     const original = '{"storage-driver": "vfs", "log-level": "warn"}\n';
-    await vm.run(['mkdir', '-p', '/etc/docker']);
-    await vm.writeFile('/etc/docker/daemon.json', original);
-    await startDockerWithInitScript(vm);
-    await makeBusyboxTarball(vm, TARBALL);
-    await vm.run([DOCKER, 'import', TARBALL, 'rt/keep:1']);
+    await startDockerWithImage(vm, original, 'rt/keep:1');
 
     const planned = await reconcileRuntime(vm, dockerSpec(), { mode: 'Plan', logger });
     expect(planned.appliedActions).toEqual([]);
