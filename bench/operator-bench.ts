@@ -40,6 +40,7 @@ const { values } = parseArgs({
     'steady-seconds': { type: 'string', default: '60' },
     samples: { type: 'string', default: '20' },
     'skip-build': { type: 'boolean', default: false },
+    'operator-node-options': { type: 'string', default: '' },
   },
 });
 const SIZES = values.sizes.split(',').map(Number);
@@ -67,7 +68,10 @@ class OperatorChild {
         '--metrics-bind-address=127.0.0.1:0',
         '--health-probe-bind-address=127.0.0.1:0',
       ],
-      { env: { ...process.env, LOG_LEVEL: 'debug' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      {
+        env: { ...process.env, LOG_LEVEL: 'debug', NODE_OPTIONS: values['operator-node-options'] },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
     );
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       const lines = (this.tail + chunk).split('\n');
@@ -222,6 +226,7 @@ interface Result {
   coldListMs: number;
   relistMs: number;
   reconcileMs: number;
+  planMs: number;
   rssMiB: number;
   peakMiB: number;
   steadyPerHour: Record<string, number>;
@@ -345,6 +350,10 @@ async function benchOne(n: number, workDir: string): Promise<Result> {
     .filter((l) => l.message === 'Reconciled ThinPool')
     .map((l) => Number(l.durationMs));
   const reconcileMs = percentile(reconciles.slice(-SAMPLES), 50);
+  const plans = operator.logs
+    .filter((l) => l.message === 'Updated ThinPool status')
+    .map((l) => Number(l.planMs));
+  const planMs = percentile(plans.slice(-SAMPLES), 50);
 
   // Cold start: a fresh operator lists everything and reconciles with zero writes.
   await operator.stop();
@@ -381,6 +390,7 @@ async function benchOne(n: number, workDir: string): Promise<Result> {
     coldListMs,
     relistMs,
     reconcileMs,
+    planMs,
     rssMiB,
     peakMiB,
     steadyPerHour,
@@ -414,12 +424,12 @@ async function main(): Promise<void> {
     `\nOperator benchmark (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${SAMPLES} single-update samples, ${STEADY_SECONDS} s steady window)\n`,
   );
   console.log(
-    '| nodes | provision ms | update->status p50 / p95 / max ms | burst: N reports ms | burst: last report->status ms | cold full resync ms (longest list) | 410 re-list ms | reconcile p50 ms | RSS / peak MiB | steady writes/h | steady CPU s/h |',
+    '| nodes | provision ms | update->status p50 / p95 / max ms | burst: N reports ms | burst: last report->status ms | cold full resync ms (longest list) | 410 re-list ms | reconcile / plan p50 ms | RSS / peak MiB | steady writes/h | steady CPU s/h |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     console.log(
-      `| ${r.n} | ${ms(r.provisionMs)} | ${ms(r.singleP50)} / ${ms(r.singleP95)} / ${ms(r.singleMax)} | ${ms(r.burstReportMs)} | ${ms(r.burstLastToStatusMs)} | ${ms(r.coldResyncMs)} (${ms(r.coldListMs)}) | ${ms(r.relistMs)} | ${r.reconcileMs.toFixed(1)} | ${r.rssMiB.toFixed(0)} / ${r.peakMiB.toFixed(0)} | ${ms(r.steadyWritesPerHour)} | ${r.steadyCpuSecondsPerHour.toFixed(1)} |`,
+      `| ${r.n} | ${ms(r.provisionMs)} | ${ms(r.singleP50)} / ${ms(r.singleP95)} / ${ms(r.singleMax)} | ${ms(r.burstReportMs)} | ${ms(r.burstLastToStatusMs)} | ${ms(r.coldResyncMs)} (${ms(r.coldListMs)}) | ${ms(r.relistMs)} | ${r.reconcileMs.toFixed(1)} / ${r.planMs.toFixed(1)} | ${r.rssMiB.toFixed(0)} / ${r.peakMiB.toFixed(0)} | ${ms(r.steadyWritesPerHour)} | ${r.steadyCpuSecondsPerHour.toFixed(1)} |`,
     );
   }
   console.log('\nAPI calls per hour in steady state (measured window, extrapolated):\n');
