@@ -470,7 +470,7 @@ function planDocker(
   if (move && docker.dataRootIsMountPoint) {
     return refused(
       'DataRootIsMountPoint',
-      `${docker.dataRoot} is a mount point and cannot be moved to ${dataRootBackupPath(docker.dataRoot)}: move its contents aside by hand`,
+      `${docker.dataRoot} is on another filesystem than its parent (a mount point, or a link to one) and cannot be renamed to ${dataRootBackupPath(docker.dataRoot)}: move its contents aside by hand`,
     );
   }
   if (move && docker.dataRootBackupExists) {

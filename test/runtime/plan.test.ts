@@ -280,7 +280,7 @@ describe('planRuntime: Docker', () => {
     [
       'DataRootIsMountPoint',
       { docker: { dataRootIsMountPoint: true } },
-      /\/var\/lib\/docker is a mount point/,
+      /\/var\/lib\/docker is on another filesystem than its parent/,
     ],
     [
       'NoRestartStrategy',
