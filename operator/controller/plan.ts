@@ -35,6 +35,8 @@ export interface Removal {
   name: string;
   nodeName: string;
   reason: string;
+  /** The uid seen, so that a newer object of the same name is never deleted by mistake. */
+  uid?: string;
 }
 
 /** One step of a plan; each is idempotent. */
@@ -138,6 +140,7 @@ export function planThinPool(observed: ObservedState, settings: OperatorSettings
       name: t.metadata.name ?? '',
       nodeName: t.spec.nodeName,
       reason: 'the ThinPool is deleted',
+      uid: t.metadata.uid,
     }));
     if (removals.length > 0) steps.push({ type: 'deleteThinPoolNodes', removals });
     steps.push({ type: 'removeFinalizer', retained });
@@ -159,12 +162,14 @@ export function planThinPool(observed: ObservedState, settings: OperatorSettings
   for (const tpn of observed.thinPoolNodes) {
     const nodeName = tpn.spec.nodeName;
     const name = tpn.metadata.name ?? '';
+    const uid = tpn.metadata.uid;
     if (tpn.metadata.deletionTimestamp) continue;
     const owner = ownership(tpn, thinPool);
-    if (owner === 'other') removals.push({ name, nodeName, reason: 'it belongs to an earlier ThinPool' });
-    else if (!nodesByName.has(nodeName)) removals.push({ name, nodeName, reason: 'the node is gone' });
+    if (owner === 'other')
+      removals.push({ name, nodeName, uid, reason: 'it belongs to an earlier ThinPool' });
+    else if (!nodesByName.has(nodeName)) removals.push({ name, nodeName, uid, reason: 'the node is gone' });
     else if (!eligibleSet.has(nodeName) && !deleting) {
-      removals.push({ name, nodeName, reason: 'the node no longer matches' });
+      removals.push({ name, nodeName, uid, reason: 'the node no longer matches' });
     } else {
       current.set(nodeName, tpn);
       if (owner === 'none') adoptions.push(tpn);

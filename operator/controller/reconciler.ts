@@ -4,7 +4,13 @@ import type { OperatorMetrics } from '../metrics.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ReconcileResult } from '../runtime/controller.js';
 import type { Informer } from '../runtime/informer.js';
-import { describeError, isAlreadyExists, isNotFound, type KubeClient } from '../runtime/kube-client.js';
+import {
+  describeError,
+  isAlreadyExists,
+  isConflict,
+  isNotFound,
+  type KubeClient,
+} from '../runtime/kube-client.js';
 import { ownerReferenceTo } from './daemon-set.js';
 import type { EventRecorder } from './events.js';
 import type { DaemonSetObject, NodeObject, PodObject } from './kube-types.js';
@@ -283,10 +289,11 @@ export class ThinPoolReconciler {
     const deleted: Removal[] = [];
     const errors = await forEachLimited(removals, this.options.writeConcurrency ?? 16, async (removal) => {
       try {
-        await client.delete(`${THINPOOLNODES}/${encodeURIComponent(removal.name)}`);
+        await client.delete(`${THINPOOLNODES}/${encodeURIComponent(removal.name)}`, { uid: removal.uid });
         deleted.push(removal);
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        // Gone already, or replaced by a newer object (uid precondition): the next reconcile judges that one.
+        if (!isNotFound(err) && !isConflict(err)) throw err;
       }
     });
     const byReason = new Map<string, string[]>();

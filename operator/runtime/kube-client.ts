@@ -82,13 +82,17 @@ export class KubeClient {
     return this.request<T>(HttpMethod.PATCH, path, { body, contentType });
   }
 
-  /** DELETE one object (background propagation unless told otherwise). */
-  delete(path: string, options: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } = {}) {
+  /** DELETE one object (background propagation unless told otherwise; with `uid`, only that object). */
+  delete(
+    path: string,
+    options: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan'; uid?: string } = {},
+  ) {
     return this.request<StatusBody>(HttpMethod.DELETE, path, {
       body: {
         kind: 'DeleteOptions',
         apiVersion: 'v1',
         propagationPolicy: options.propagationPolicy ?? 'Background',
+        ...(options.uid ? { preconditions: { uid: options.uid } } : {}),
       },
     });
   }

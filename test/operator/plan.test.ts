@@ -92,9 +92,9 @@ describe('planThinPool for a live ThinPool', () => {
       {
         type: 'deleteThinPoolNodes',
         removals: [
-          { name: 'p.b', nodeName: 'b', reason: 'the node is gone' },
-          { name: 'p.c', nodeName: 'c', reason: 'the node no longer matches' },
-          { name: 'p.d', nodeName: 'd', reason: 'it belongs to an earlier ThinPool' },
+          { name: 'p.b', nodeName: 'b', uid: 'uid-tpn-b', reason: 'the node is gone' },
+          { name: 'p.c', nodeName: 'c', uid: 'uid-tpn-c', reason: 'the node no longer matches' },
+          { name: 'p.d', nodeName: 'd', uid: 'uid-tpn-d', reason: 'it belongs to an earlier ThinPool' },
         ],
       },
     ]);
@@ -211,7 +211,7 @@ describe('planThinPool for a ThinPool being deleted', () => {
       { type: 'deleteDaemonSet', name: 'thinpool-agent-p' },
       {
         type: 'deleteThinPoolNodes',
-        removals: [{ name: 'p.a', nodeName: 'a', reason: 'the ThinPool is deleted' }],
+        removals: [{ name: 'p.a', nodeName: 'a', reason: 'the ThinPool is deleted', uid: 'uid-tpn-a' }],
       },
       { type: 'removeFinalizer', retained: true },
     ]);
