@@ -107,7 +107,14 @@ export class GuestVm implements Host {
 
   protected static async openSocket(socketPath: string): Promise<net.Socket> {
     const socket = net.createConnection(socketPath);
-    await once(socket, 'connect');
+    try {
+      await once(socket, 'connect');
+    } catch (err) {
+      throw new Error(
+        `Could not reach the VM broker at ${socketPath} (the VM is gone or was never started): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     return socket;
   }
 

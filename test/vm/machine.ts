@@ -36,6 +36,8 @@ export interface MachineOptions {
   verbose: boolean;
   /** Give up when the guest agent has not said "ready" after this long (default 180 s). */
   bootTimeoutMs?: number;
+  /** Abort the boot (the VM is killed and boot() rejects). */
+  signal?: AbortSignal;
 }
 
 /** Modules loaded at boot: the rest load on demand (busybox modprobe on the unpacked module tree). */
@@ -110,6 +112,12 @@ async function stopProcess(
   clearTimeout(killTimer);
 }
 
+/** Machines not stopped yet: killed and their work dirs removed if this process exits without stop(). */
+const running = new Set<Machine>();
+process.on('exit', () => {
+  for (const machine of running) machine.killNow();
+});
+
 /** A booted guest whose agent said "ready". */
 export class Machine {
   /** The agent's first message: kernel version, disks as the guest sees them. */
@@ -133,6 +141,14 @@ export class Machine {
     readonly shares: readonly ShareSpec[],
   ) {
     this.gone = new Promise((resolve) => (this.markGone = resolve));
+    running.add(this);
+  }
+
+  /** Synchronous last resort on process exit (an uncaught error): SIGKILL everything, remove the work dir. */
+  killNow(): void {
+    for (const child of [this.qemu, ...this.virtiofsds]) if (child && !exited(child)) child.kill('SIGKILL');
+    fs.rmSync(this.workDir, { recursive: true, force: true });
+    running.delete(this);
   }
 
   /** Creates the work dir, the disks and the shares, starts qemu and waits for the guest agent. */
@@ -207,6 +223,7 @@ export class Machine {
 
     const bootTimeoutMs = options.bootTimeoutMs ?? 180_000;
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const failure = Promise.race([
       this.gone.then((reason) => {
         throw new VmUnavailableError(`the guest did not boot: ${reason}`);
@@ -217,6 +234,9 @@ export class Machine {
             reject(new VmUnavailableError(`the guest agent did not start within ${bootTimeoutMs / 1000} s`)),
           bootTimeoutMs,
         );
+        onAbort = () => reject(new VmUnavailableError('the boot was aborted'));
+        if (options.signal?.aborted) onAbort();
+        options.signal?.addEventListener('abort', onAbort, { once: true });
       }),
     ]);
     try {
@@ -232,6 +252,7 @@ export class Machine {
       this.handlers.length = 0;
     } finally {
       clearTimeout(timer);
+      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -347,5 +368,6 @@ export class Machine {
     await Promise.all(this.virtiofsds.map((child) => stopProcess(child, 3000)));
     this.markGone('the VM was stopped');
     fs.rmSync(this.workDir, { recursive: true, force: true });
+    running.delete(this);
   }
 }

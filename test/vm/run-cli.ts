@@ -31,27 +31,30 @@ async function main(argv: readonly string[]): Promise<number> {
   let vm: OwnedVm | undefined;
   let timedOut = false;
   let interrupted = false;
+  const booting = new AbortController();
   const deadline = setTimeout(() => {
     timedOut = true;
     fail(`timed out after ${options.timeoutSec} s; the VM was killed`);
+    booting.abort();
     void vm?.stop({ graceful: false });
   }, options.timeoutSec * 1000);
   const onSignal = (): void => {
     interrupted = true;
+    booting.abort();
     void vm?.stop({ graceful: false });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
   try {
-    const booting = startVm({
+    vm = await startVm({
       disks: options.disks,
       memory: `${options.memoryMiB}M`,
       cpus: options.cpus,
       shares: options.shares,
       verbose: options.verbose,
+      signal: booting.signal,
     });
-    vm = await booting;
     if (timedOut || interrupted) {
       await vm.stop({ graceful: false });
       return timedOut ? EXIT_TIMEOUT : 130;

@@ -47,6 +47,8 @@ export interface StartVmOptions {
   verbose?: boolean;
   /** Give up on a boot that takes longer (default 180 s). */
   bootTimeoutMs?: number;
+  /** Abort the boot: the VM is killed and startVm() rejects. */
+  signal?: AbortSignal;
 }
 
 /** A VM started by this process: a `GuestVm` that can also stop it. */
@@ -77,6 +79,7 @@ export class OwnedVm extends GuestVm {
       scratchDir,
       verbose: options.verbose ?? process.env.THINPOOL_VM_VERBOSE === '1',
       bootTimeoutMs: options.bootTimeoutMs,
+      signal: options.signal,
     });
     try {
       const info: VmInfo = {
