@@ -1,0 +1,209 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import { AGENT_METRICS, POOL_LABELS } from '../../common/metric-catalog.js';
+import type { AgentSpec } from '../agent-spec.js';
+import type { EngineMemory, ExecutedAction } from '../engine.js';
+import { poolNumbers, poolView, type Observed } from '../observe/observed.js';
+import { estimateTimeToFull } from '../time-to-full.js';
+
+/** Label values of every per-pool series: `thinpool`, `node`, `vg`, `lv`. */
+export type PoolLabels = Record<(typeof POOL_LABELS)[number], string>;
+
+/** Extension kinds and triggers the counter is initialised with, so `rate()` sees a zero before the first. */
+const KNOWN_EXTENSIONS: ReadonlyArray<{ kind: string; trigger: string }> = [
+  { kind: 'data', trigger: 'threshold' },
+  { kind: 'metadata', trigger: 'threshold' },
+  { kind: 'data', trigger: 'spec-size' },
+  { kind: 'metadata', trigger: 'spec-size' },
+];
+
+/** The gauge values of one observation; `undefined` fields are not exported (the object does not exist). */
+export interface PoolGauges {
+  volumeGroup?: { sizeBytes: number; freeBytes: number };
+  pool?: {
+    dataSizeBytes: number;
+    dataUsedBytes: number;
+    metadataSizeBytes: number;
+    metadataUsedBytes: number;
+    active: boolean;
+    monitored: boolean;
+    /** Seconds until full at the recent rate; `Infinity` when not filling. */
+    dataSecondsToFull: number;
+    metadataSecondsToFull: number;
+  };
+  /** `autoExtend.thresholdPercent` as a ratio 0..1. */
+  autoextendThresholdRatio: number;
+}
+
+/**
+ * The gauge values of one observation (pure): VG size and free space, the pool's sizes and use, whether it
+ * is active and monitored, and the time to full from the engine's recent samples.
+ */
+export function poolGauges(spec: AgentSpec, observed: Observed, memory?: EngineMemory): PoolGauges {
+  const view = poolView(observed.lvm, spec.vg, spec.pool, spec.metadataLv);
+  const gauges: PoolGauges = { autoextendThresholdRatio: spec.autoExtend.thresholdPercent / 100 };
+  if (view.vg) gauges.volumeGroup = { sizeBytes: view.vg.sizeBytes, freeBytes: view.vg.freeBytes };
+  if (view.poolLv?.segtype === 'thin-pool') {
+    const n = poolNumbers(view.poolLv);
+    const ttf =
+      memory && memory.samples.length > 1
+        ? estimateTimeToFull(memory.samples)
+        : { data: Infinity, metadata: Infinity };
+    gauges.pool = {
+      dataSizeBytes: n.dataSizeBytes,
+      dataUsedBytes: n.dataUsedBytes,
+      metadataSizeBytes: n.metadataSizeBytes,
+      metadataUsedBytes: n.metadataUsedBytes,
+      active: n.active,
+      monitored: n.monitored,
+      dataSecondsToFull: ttf.data,
+      metadataSecondsToFull: ttf.metadata,
+    };
+  }
+  return gauges;
+}
+
+type PoolGauge = Gauge<(typeof POOL_LABELS)[number]>;
+
+/**
+ * The agent's Prometheus registry: exactly the series of `AGENT_METRICS` (no default process metrics, so
+ * `promtool check metrics` passes). Values come from the last observation and the reconciles' outcomes; a
+ * scrape only renders them and never runs LVM.
+ */
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly gauges: Record<
+    | 'dataSize'
+    | 'dataUsed'
+    | 'metadataSize'
+    | 'metadataUsed'
+    | 'vgSize'
+    | 'vgFree'
+    | 'autoextendThreshold'
+    | 'active'
+    | 'monitored'
+    | 'dataSecondsToFull'
+    | 'metadataSecondsToFull'
+    | 'runtimeConfigured',
+    PoolGauge
+  >;
+  private readonly extensions: Counter<(typeof POOL_LABELS)[number] | 'kind' | 'trigger'>;
+  private readonly reconcileErrors: Counter<'thinpool' | 'node'>;
+  private readonly lastReconcile: Gauge<'thinpool' | 'node'>;
+  private labels?: PoolLabels;
+
+  constructor(private readonly agent: { thinpool: string; node: string }) {
+    const registers = [this.registry];
+    const labelNames = [...POOL_LABELS];
+    const gauge = (def: { name: string; help: string }): PoolGauge =>
+      new Gauge({ name: def.name, help: def.help, labelNames, registers });
+    const m = AGENT_METRICS;
+    this.gauges = {
+      dataSize: gauge(m.dataSize),
+      dataUsed: gauge(m.dataUsed),
+      metadataSize: gauge(m.metadataSize),
+      metadataUsed: gauge(m.metadataUsed),
+      vgSize: gauge(m.vgSize),
+      vgFree: gauge(m.vgFree),
+      autoextendThreshold: gauge(m.autoextendThreshold),
+      active: gauge(m.active),
+      monitored: gauge(m.monitored),
+      dataSecondsToFull: gauge(m.dataSecondsToFull),
+      metadataSecondsToFull: gauge(m.metadataSecondsToFull),
+      runtimeConfigured: gauge(m.runtimeConfigured),
+    };
+    this.extensions = new Counter({
+      name: m.extensions.name,
+      help: m.extensions.help,
+      labelNames: [...m.extensions.labels],
+      registers,
+    });
+    this.reconcileErrors = new Counter({
+      name: m.reconcileErrors.name,
+      help: m.reconcileErrors.help,
+      labelNames: ['thinpool', 'node'],
+      registers,
+    });
+    this.lastReconcile = new Gauge({
+      name: m.lastReconcile.name,
+      help: m.lastReconcile.help,
+      labelNames: ['thinpool', 'node'],
+      registers,
+    });
+    this.reconcileErrors.labels(agent).inc(0);
+  }
+
+  /** Sets every per-pool gauge from one observation; series of objects that do not exist are removed. */
+  recordObservation(spec: AgentSpec, gauges: PoolGauges): void {
+    const labels: PoolLabels = {
+      thinpool: this.agent.thinpool,
+      node: this.agent.node,
+      vg: spec.vg,
+      lv: spec.pool,
+    };
+    if (this.labels && (this.labels.vg !== labels.vg || this.labels.lv !== labels.lv))
+      this.removePoolSeries();
+    if (!this.labels || this.labels.vg !== labels.vg || this.labels.lv !== labels.lv) {
+      for (const { kind, trigger } of KNOWN_EXTENSIONS)
+        this.extensions.labels({ ...labels, kind, trigger }).inc(0);
+    }
+    this.labels = labels;
+    const g = this.gauges;
+    g.autoextendThreshold.labels(labels).set(gauges.autoextendThresholdRatio);
+    if (gauges.volumeGroup) {
+      g.vgSize.labels(labels).set(gauges.volumeGroup.sizeBytes);
+      g.vgFree.labels(labels).set(gauges.volumeGroup.freeBytes);
+    } else {
+      g.vgSize.remove(labels);
+      g.vgFree.remove(labels);
+    }
+    const pool = gauges.pool;
+    const poolSeries = [
+      [g.dataSize, pool?.dataSizeBytes],
+      [g.dataUsed, pool?.dataUsedBytes],
+      [g.metadataSize, pool?.metadataSizeBytes],
+      [g.metadataUsed, pool?.metadataUsedBytes],
+      [g.active, pool && (pool.active ? 1 : 0)],
+      [g.monitored, pool && (pool.monitored ? 1 : 0)],
+      [g.dataSecondsToFull, pool?.dataSecondsToFull],
+      [g.metadataSecondsToFull, pool?.metadataSecondsToFull],
+    ] as const;
+    for (const [series, value] of poolSeries) {
+      if (value === undefined) series.remove(labels);
+      else series.labels(labels).set(value);
+    }
+  }
+
+  /** Sets `thinpool_runtime_configured` (1 also when `runtime.type` is none). */
+  recordRuntime(configured: boolean): void {
+    if (this.labels) this.gauges.runtimeConfigured.labels(this.labels).set(configured ? 1 : 0);
+  }
+
+  /** Counts the extensions among the actions a reconcile ran. */
+  recordExtensions(executed: readonly ExecutedAction[]): void {
+    if (!this.labels) return;
+    for (const { action } of executed) {
+      const ext = action.extension;
+      if (ext) this.extensions.labels({ ...this.labels, kind: ext.kind, trigger: ext.trigger }).inc();
+    }
+  }
+
+  /** Records the end of a reconcile: its time, and whether it failed. */
+  recordReconcile(ok: boolean, at: Date): void {
+    if (!ok) this.reconcileErrors.labels(this.agent).inc();
+    this.lastReconcile.labels(this.agent).set(at.getTime() / 1000);
+  }
+
+  /** Drops every per-pool series (the pool was deleted). */
+  removePoolSeries(): void {
+    if (!this.labels) return;
+    for (const series of Object.values(this.gauges)) series.remove(this.labels);
+    for (const { kind, trigger } of KNOWN_EXTENSIONS)
+      this.extensions.remove({ ...this.labels, kind, trigger });
+    this.labels = undefined;
+  }
+
+  /** The exposition text (what `/metrics` serves). */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
