@@ -296,6 +296,67 @@ describe('client-node CRUD against the emulator', () => {
     expect(status.status).toBe('Success');
   });
 
+  it('stores metav1.Time of built-in kinds at second precision, so rewriting the same second is a no-op', async () => {
+    // Raw HTTP: client-node turns these strings into Date objects on both sides.
+    const condition = (time: string) => ({
+      type: 'Ready',
+      status: 'True',
+      lastHeartbeatTime: time,
+      lastTransitionTime: time,
+    });
+    const send = async (method: string, path: string, body: unknown, contentType = 'application/json') => {
+      const response = await fetch(`${api.url}${path}`, {
+        method,
+        headers: { 'Content-Type': contentType },
+        body: JSON.stringify(body),
+      });
+      return {
+        code: response.status,
+        body: (await response.json()) as {
+          metadata: { resourceVersion: string };
+          status: { conditions: Record<string, string>[] };
+        },
+      };
+    };
+    const created = await send('POST', '/api/v1/nodes', {
+      metadata: { name: 'times' },
+      status: { conditions: [condition('2026-01-02T03:04:05.123Z')] },
+    });
+    expect(created.body.status.conditions[0]).toMatchObject({ lastHeartbeatTime: '2026-01-02T03:04:05Z' });
+    const again = await send(
+      'PATCH',
+      '/api/v1/nodes/times/status',
+      { status: { conditions: [condition('2026-01-02T05:04:05.987+02:00')] } },
+      'application/strategic-merge-patch+json',
+    );
+    expect(again.body.metadata.resourceVersion).toBe(created.body.metadata.resourceVersion);
+    const bad = await send(
+      'PATCH',
+      '/api/v1/nodes/times/status',
+      { status: { conditions: [condition('yesterday')] } },
+      'application/merge-patch+json',
+    );
+    expect(bad.code).toBe(400);
+  });
+
+  it("refuses a PUT whose uid is not the stored object's (the object was recreated)", async () => {
+    const first = await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'recreated' } },
+    });
+    await core.deleteNamespacedConfigMap({ name: 'recreated', namespace: 'default' });
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'recreated' } } });
+    const stale = await statusOf(
+      core.replaceNamespacedConfigMap({
+        name: 'recreated',
+        namespace: 'default',
+        body: { metadata: { name: 'recreated', uid: first.metadata?.uid }, data: { a: 'b' } },
+      }),
+    );
+    expect(stale.code).toBe(409);
+    expect(stale.message).toContain('Precondition failed: UID in precondition');
+  });
+
   it('works with KubernetesObjectApi, which resolves plurals through discovery', async () => {
     const spec = {
       apiVersion: 'thinpool.dev/v1alpha1',

@@ -283,6 +283,13 @@ export class ClusterStore {
   fromView(rt: ResourceType, obj: KubeObject): KubeObject {
     const problem = microTimeProblem(rt, obj);
     if (problem) throw badRequest(problem);
+    if (!rt.custom) {
+      const timeProblem = truncateTimes(obj);
+      if (timeProblem)
+        throw badRequest(
+          `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${timeProblem}`,
+        );
+    }
     return rt.toStorage ? rt.toStorage(obj) : obj;
   }
 
@@ -644,6 +651,14 @@ export class ClusterStore {
       }
       throw notFound(rt.group, rt.resource, name);
     }
+    if (incoming.metadata.uid && incoming.metadata.uid !== old.obj.metadata.uid) {
+      throw conflict(
+        rt.group,
+        rt.resource,
+        name,
+        `Precondition failed: UID in precondition: ${incoming.metadata.uid}, UID in object meta: ${old.obj.metadata.uid}`,
+      );
+    }
     const requestedRv = incoming.metadata.resourceVersion;
     if (!requestedRv) {
       if (!rt.allowUnconditionalUpdate) {
@@ -799,6 +814,49 @@ export class ClusterStore {
 
 /** The finalizer kube-apiserver puts on a deleted CRD until its custom resources are gone. */
 export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
+
+/** The `metav1.Time` fields of built-in kinds (serialized with second precision by kube-apiserver). */
+const TIME_FIELDS = new Set([
+  'lastTransitionTime',
+  'lastProbeTime',
+  'lastHeartbeatTime',
+  'lastUpdateTime',
+  'firstTimestamp',
+  'lastTimestamp',
+  'deprecatedFirstTimestamp',
+  'deprecatedLastTimestamp',
+  'startTime',
+  'startedAt',
+  'finishedAt',
+]);
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Truncates the `metav1.Time` fields of a built-in object to seconds in place, as decoding into the typed
+ * struct and encoding back does in kube-apiserver; returns the decode error for a malformed one.
+ */
+export function truncateTimes(node: unknown): string | undefined {
+  if (Array.isArray(node)) {
+    for (const item of node) {
+      const problem = truncateTimes(item);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (!isObject(node)) return undefined;
+  for (const [key, value] of Object.entries(node)) {
+    if (TIME_FIELDS.has(key) && typeof value === 'string') {
+      if (!RFC3339.test(value))
+        return `parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05Z07:00": cannot parse`;
+      node[key] = new Date(Date.parse(value)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    } else if (typeof value === 'object' && value !== null) {
+      const problem = truncateTimes(value);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
 
 function hasPendingFinalizers(obj: KubeObject): boolean {
   if (obj.metadata.finalizers?.length) return true;
