@@ -58,6 +58,8 @@ const RESERVED_LV_PARTS = [
   '_vorigin',
   '_vdata',
 ];
+/** LVM's default extent size. */
+const EXTENT = 4 * 1024 * 1024;
 const SAFE_PATH = /^\/[A-Za-z0-9._:+@=,/-]+$/;
 
 /** Problems of an LVM VG or LV name (LVM's own rules), empty when it is fine. */
@@ -118,8 +120,8 @@ export function toAgentSpec(thinPool: string, spec: ThinPoolSpec): AgentSpec {
     const metadataBytes = size('loop.metadataSize', spec.loop.metadataSize) ?? 0;
     if (dataBytes < 64 * 1024 * 1024) problems.push('loop.dataSize must be at least 64Mi');
     if (metadataBytes < 8 * 1024 * 1024) problems.push('loop.metadataSize must be at least 8Mi');
-    // LVM sizes the metadata LV as metadataPercent of the VG in whole 4 MiB extents: at least one.
-    if ((dataBytes + metadataBytes) * spec.metadataPercent < 100 * 4 * 1024 * 1024 + 100 * 2 * 1024 * 1024) {
+    // LVM sizes the metadata LV as metadataPercent of the VG in whole extents (each PV loses about one).
+    if ((dataBytes + metadataBytes - 2 * EXTENT) * spec.metadataPercent < 100 * EXTENT) {
       problems.push(
         `loop.dataSize + loop.metadataSize is too small: ${spec.metadataPercent}% of it must hold one 4Mi extent of metadata`,
       );

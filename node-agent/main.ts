@@ -5,11 +5,12 @@
  */
 import { createLogger } from '../common/logger.js';
 import { runCli } from './cli/cli.js';
-import { runAgentCommand } from './cluster/run.js';
 import { LocalHost } from './host/local-host.js';
 import { NsenterHost } from './host/nsenter-host.js';
 
 if (process.argv[2] === 'run') {
+  // Loaded only for `run`: the standalone commands stay without client-node (about 60 MiB less RSS).
+  const { runAgentCommand } = await import('./cluster/run.js');
   process.exitCode = await runAgentCommand(process.argv.slice(3), { env: process.env });
   // Sockets left by client-node's per-request agents must not keep a stopped agent alive.
   setTimeout(() => process.exit(), 100).unref();
