@@ -10,6 +10,7 @@ import {
   API_VERSION,
   type ContainerdRuntimeSpec,
   type DockerRuntimeSpec,
+  type RestartStrategy,
   type ThinPool,
   type ThinPoolNode,
   type ThinPoolSpec,
@@ -136,12 +137,26 @@ function schemaDefaults<T>(path: string[]): T {
   return value as T;
 }
 
-/** Docker devicemapper options in effect: `spec.runtime.docker`, or the schema defaults when it is unset. */
+/**
+ * Docker devicemapper options in effect: `spec.runtime.docker` over the schema defaults, so an unset
+ * block, or one built in code before a field existed, reads as the API server would default it.
+ */
 export function effectiveDockerOptions(spec: ThinPoolSpec): DockerRuntimeSpec {
-  return spec.runtime.docker ?? schemaDefaults<DockerRuntimeSpec>(['spec', 'runtime', 'docker']);
+  return { ...schemaDefaults<DockerRuntimeSpec>(['spec', 'runtime', 'docker']), ...spec.runtime.docker };
 }
 
-/** containerd devmapper options in effect: `spec.runtime.containerd`, or the schema defaults when unset. */
+/** containerd devmapper options in effect: `spec.runtime.containerd` over the schema defaults. */
 export function effectiveContainerdOptions(spec: ThinPoolSpec): ContainerdRuntimeSpec {
-  return spec.runtime.containerd ?? schemaDefaults<ContainerdRuntimeSpec>(['spec', 'runtime', 'containerd']);
+  return {
+    ...schemaDefaults<ContainerdRuntimeSpec>(['spec', 'runtime', 'containerd']),
+    ...spec.runtime.containerd,
+  };
+}
+
+/** The restart strategy in effect: `spec.runtime.restartStrategy`, or the schema default `Auto`. */
+export function effectiveRestartStrategy(spec: ThinPoolSpec): RestartStrategy {
+  return (
+    spec.runtime.restartStrategy ??
+    schemaDefaults<{ restartStrategy: RestartStrategy }>(['spec', 'runtime']).restartStrategy
+  );
 }

@@ -21,6 +21,24 @@ const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0
 /** Label values: empty, or alphanumerics with `-`, `_`, `.` inside. */
 const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 
+/** An extra Docker storage option: a `dm.` key of lowercase letters, digits and `_`, `=`, a one-line value. */
+export const DOCKER_STORAGE_OPTION_PATTERN = '^dm\\.[a-z0-9_]+=[^\\n\\r]*$';
+/** Storage options the agent sets from their own spec fields (or from the pool): not allowed as extras. */
+export const MANAGED_DOCKER_STORAGE_OPTIONS = [
+  'dm.thinpooldev',
+  'dm.use_deferred_removal',
+  'dm.use_deferred_deletion',
+  'dm.min_free_space',
+  'dm.override_udev_sync_check',
+] as const;
+/** Key prefixes of Docker's own direct-lvm setup, which Docker refuses together with `dm.thinpooldev`. */
+export const DOCKER_DIRECT_LVM_OPTION_PREFIXES = ['dm.directlvm_device', 'dm.thinp_'] as const;
+
+/** A CEL list literal of strings (`['a', 'b']`) from values that hold no quote. */
+function celStringList(values: readonly string[]): string {
+  return `[${values.map((value) => `'${value}'`).join(', ')}]`;
+}
+
 /** Substrings LVM reserves in LV names for its hidden sub-volumes. */
 const RESERVED_LV_SUBSTRINGS = [
   '_cdata', '_cmeta', '_corig', '_cpool', '_cvol', '_imeta', '_iorig', '_mimage', '_mlog', '_pmspare',
@@ -392,6 +410,13 @@ export const thinPoolSpecSchema: JSONSchemaProps = {
           description:
             'none: only create the pool. docker: configure the devicemapper storage driver. containerd: configure the devmapper snapshotter.',
         },
+        restartStrategy: {
+          type: 'string',
+          enum: ['Auto', 'Systemd', 'InitScript', 'Signal'],
+          default: 'Auto',
+          description:
+            'How the agent restarts the runtime on the host. Systemd: systemctl, from a transient unit. InitScript: /etc/init.d/<runtime>. Signal: SIGTERM, then the same command line again. Auto: the first of those the host supports.',
+        },
         docker: {
           type: 'object',
           description: 'Docker devicemapper options; only with type docker.',
@@ -404,6 +429,42 @@ export const thinPoolSpecSchema: JSONSchemaProps = {
               minimum: 0,
               maximum: 99,
               description: 'dm.min_free_space: Docker refuses new containers below this free space.',
+            },
+            overrideUdevSyncCheck: {
+              type: 'boolean',
+              default: false,
+              description:
+                'dm.override_udev_sync_check=true. Only for hosts without udev (minimal images, test VMs), where Docker refuses devicemapper without it; leave false wherever udev runs.',
+            },
+            extraStorageOptions: {
+              type: 'array',
+              default: [],
+              maxItems: 16,
+              description:
+                'Further devicemapper storage options passed to Docker as written, each dm.<key>=<value> (e.g. dm.basesize=20G). Not the options set from their own fields, nor Docker direct-lvm options (dm.directlvm_device*, dm.thinp_*).',
+              items: {
+                type: 'string',
+                maxLength: 256,
+                pattern: DOCKER_STORAGE_OPTION_PATTERN,
+                'x-kubernetes-validations': [
+                  {
+                    rule: `!${celStringList(MANAGED_DOCKER_STORAGE_OPTIONS)}.exists(k, self.split('=')[0] == k)`,
+                    messageExpression:
+                      "self.split('=')[0] + ' is set from its own field (the pool, deferredRemoval, deferredDeletion, minFreeSpacePercent or overrideUdevSyncCheck), not from extraStorageOptions'",
+                  },
+                  {
+                    rule: `!${celStringList(DOCKER_DIRECT_LVM_OPTION_PREFIXES)}.exists(p, self.startsWith(p))`,
+                    messageExpression:
+                      "self.split('=')[0] + ' belongs to the direct-lvm setup of Docker itself, which conflicts with the pool this ThinPool provides (dm.thinpooldev)'",
+                  },
+                ],
+              },
+              'x-kubernetes-validations': [
+                {
+                  rule: "self.all(o, self.exists_one(p, p.split('=')[0] == o.split('=')[0]))",
+                  message: 'extraStorageOptions must set each dm.* key at most once',
+                },
+              ],
             },
           },
         },
@@ -422,6 +483,24 @@ export const thinPoolSpecSchema: JSONSchemaProps = {
               { min: '64Mi', max: '1Ti' },
               { default: '10Gi' },
             ),
+            discardBlocks: {
+              type: 'boolean',
+              default: true,
+              description:
+                'discard_blocks: discard the blocks of removed snapshots, returning them to the pool.',
+            },
+            criDefaultSnapshotter: {
+              type: 'boolean',
+              default: false,
+              description:
+                'Also make devmapper the default snapshotter of the CRI plugin, so Kubernetes pods use the pool.',
+            },
+            disableUdev: {
+              type: 'boolean',
+              default: false,
+              description:
+                'Start containerd with DM_DISABLE_UDEV=1. Only for hosts without udev, where dmsetup waits for device nodes that never appear; leave false wherever udev runs.',
+            },
           },
         },
         drain: {
@@ -459,6 +538,11 @@ export const thinPoolSpecSchema: JSONSchemaProps = {
           rule: "!self.drain.enabled || self.type != 'none'",
           message: 'runtime.drain.enabled requires runtime.type docker or containerd',
           fieldPath: '.drain.enabled',
+        },
+        {
+          rule: "self.restartStrategy == 'Auto' || self.type != 'none'",
+          message: 'runtime.restartStrategy requires runtime.type docker or containerd',
+          fieldPath: '.restartStrategy',
         },
       ],
     },

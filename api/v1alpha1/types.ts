@@ -3,7 +3,9 @@
  * lives beside it in `schema.ts`; `make crds` renders both into `crds/*.yaml`.
  *
  * Types describe an object *after* defaulting: fields with a schema default are not optional here,
- * except where a field is optional by design (`maxDataSize`, `devices` / `loop`).
+ * except where a field is optional by design (`maxDataSize`, `devices` / `loop`) and
+ * `runtime.restartStrategy`, which came later: specs written in code before it existed stay valid, and
+ * readers take {@link RuntimeSpec.restartStrategy} `?? 'Auto'` (the schema default).
  */
 
 /** API group of every kind in this project. */
@@ -97,6 +99,16 @@ export interface DockerRuntimeSpec {
   deferredDeletion: boolean;
   /** `dm.min_free_space` in percent, 0..99. Default 10. */
   minFreeSpacePercent: number;
+  /**
+   * `dm.override_udev_sync_check=true`. Only for hosts without udev (minimal images, the test VM), where
+   * Docker refuses devicemapper without it. Default false: an opt-in, never a silent default.
+   */
+  overrideUdevSyncCheck: boolean;
+  /**
+   * Further `dm.<key>=<value>` storage options, passed to Docker as written (`dm.basesize=20G`). Never a
+   * key set from its own field, nor Docker's own direct-lvm options. Default `[]`.
+   */
+  extraStorageOptions: string[];
 }
 
 /** containerd `devmapper` snapshotter options. */
@@ -105,7 +117,23 @@ export interface ContainerdRuntimeSpec {
   rootPath: string;
   /** `base_image_size` (a quantity, e.g. "10Gi"). Default "10Gi". */
   baseImageSize: string;
+  /** `discard_blocks`: discard the blocks of removed snapshots, returning them to the pool. Default true. */
+  discardBlocks: boolean;
+  /** Also make devmapper the CRI plugin's default snapshotter (Kubernetes pods use the pool). Default false. */
+  criDefaultSnapshotter: boolean;
+  /**
+   * Start containerd with `DM_DISABLE_UDEV=1`. Only for hosts without udev, where `dmsetup` would wait for
+   * device nodes that never appear. Default false: an opt-in, never a silent default.
+   */
+  disableUdev: boolean;
 }
+
+/**
+ * How the agent's host-side one-shot restarts the runtime: `Systemd` (`systemctl`, the one-shot in a
+ * transient unit), `InitScript` (`/etc/init.d/<runtime>`), `Signal` (SIGTERM, then the same command line
+ * again), or `Auto`: the first of those the host supports, in that order.
+ */
+export type RestartStrategy = 'Auto' | 'Systemd' | 'InitScript' | 'Signal';
 
 /** How the switch to the pool is rolled across nodes. */
 export interface DrainSpec {
@@ -118,6 +146,8 @@ export interface DrainSpec {
 /** Runtime configuration. */
 export interface RuntimeSpec {
   type: RuntimeType;
+  /** How the runtime is restarted on the host. The API server always fills in `Auto`; see the file header. */
+  restartStrategy?: RestartStrategy;
   docker?: DockerRuntimeSpec;
   containerd?: ContainerdRuntimeSpec;
   drain: DrainSpec;

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   effectiveContainerdOptions,
   effectiveDockerOptions,
+  effectiveRestartStrategy,
   formatFieldErrors,
   parseThinPool,
 } from '../../../api/thinpool-manifest.js';
@@ -80,28 +81,76 @@ describe('parseThinPool', () => {
 });
 
 describe('effective runtime options', () => {
+  function parsed(text: string) {
+    const result = parseThinPool(text);
+    if (!result.ok) throw new Error(`expected a valid ThinPool:\n${formatFieldErrors(result.errors)}`);
+    return result.thinPool;
+  }
+
   it('are the schema defaults when the options block is unset', () => {
-    const result = parseThinPool(VALID);
-    if (!result.ok) throw new Error('expected a valid ThinPool');
-    expect(effectiveDockerOptions(result.thinPool.spec)).toEqual({
+    const { spec } = parsed(VALID);
+    expect(effectiveDockerOptions(spec)).toEqual({
       deferredRemoval: true,
       deferredDeletion: true,
       minFreeSpacePercent: 10,
+      overrideUdevSyncCheck: false,
+      extraStorageOptions: [],
     });
-    expect(effectiveContainerdOptions(result.thinPool.spec)).toEqual({
+    expect(effectiveContainerdOptions(spec)).toEqual({
       rootPath: '/var/lib/containerd/devmapper',
       baseImageSize: '10Gi',
+      discardBlocks: true,
+      criDefaultSnapshotter: false,
+      disableUdev: false,
     });
+    expect(effectiveRestartStrategy(spec)).toBe('Auto');
   });
 
   it('are the spec options when set', () => {
-    const result = parseThinPool(
+    const docker = parsed(
       VALID.replace(
         '  devices:',
-        '  runtime:\n    type: docker\n    docker:\n      minFreeSpacePercent: 5\n  devices:',
+        [
+          '  runtime:',
+          '    type: docker',
+          '    restartStrategy: Signal',
+          '    docker:',
+          '      minFreeSpacePercent: 5',
+          '      overrideUdevSyncCheck: true',
+          '      extraStorageOptions: [dm.basesize=20G]',
+          '  devices:',
+        ].join('\n'),
       ),
-    );
-    if (!result.ok) throw new Error('expected a valid ThinPool');
-    expect(effectiveDockerOptions(result.thinPool.spec).minFreeSpacePercent).toBe(5);
+    ).spec;
+    expect(effectiveDockerOptions(docker)).toEqual({
+      deferredRemoval: true,
+      deferredDeletion: true,
+      minFreeSpacePercent: 5,
+      overrideUdevSyncCheck: true,
+      extraStorageOptions: ['dm.basesize=20G'],
+    });
+    expect(effectiveRestartStrategy(docker)).toBe('Signal');
+    const containerd = parsed(
+      VALID.replace(
+        '  devices:',
+        '  runtime:\n    type: containerd\n    containerd:\n      discardBlocks: false\n      disableUdev: true\n  devices:',
+      ),
+    ).spec;
+    expect(effectiveContainerdOptions(containerd)).toMatchObject({ discardBlocks: false, disableUdev: true });
+  });
+
+  it('fill in fields a block built in code leaves out, as the API server would', () => {
+    const { spec } = parsed(VALID);
+    const older = { deferredRemoval: false, deferredDeletion: true, minFreeSpacePercent: 20 };
+    const built = {
+      ...spec,
+      runtime: { type: 'docker' as const, drain: spec.runtime.drain, docker: older as never },
+    };
+    expect(effectiveDockerOptions(built)).toEqual({
+      ...older,
+      overrideUdevSyncCheck: false,
+      extraStorageOptions: [],
+    });
+    expect(effectiveRestartStrategy(built)).toBe('Auto');
   });
 });

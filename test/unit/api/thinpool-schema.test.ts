@@ -25,7 +25,7 @@ const DOCUMENTED_DEFAULTS = {
   chunkSize: '512Ki',
   zeroing: false,
   autoExtend: { thresholdPercent: 80, extendPercent: 20, metadata: true },
-  runtime: { type: 'none', drain: { enabled: false, maxUnavailable: 1 } },
+  runtime: { type: 'none', restartStrategy: 'Auto', drain: { enabled: false, maxUnavailable: 1 } },
   mode: 'Apply',
   deletionPolicy: 'Retain',
   paused: false,
@@ -85,8 +85,23 @@ describe('examples/', () => {
     const containerd = accepted(readFileSync(new URL('thinpool-containerd.yaml', EXAMPLES), 'utf8'));
     expect(containerd.spec.runtime).toEqual({
       type: 'containerd',
-      containerd: { rootPath: '/var/lib/containerd/devmapper', baseImageSize: '20Gi' },
+      restartStrategy: 'Systemd',
+      containerd: {
+        rootPath: '/var/lib/containerd/devmapper',
+        baseImageSize: '20Gi',
+        discardBlocks: true,
+        criDefaultSnapshotter: true,
+        disableUdev: false,
+      },
       drain: { enabled: true, maxUnavailable: 1 },
+    });
+    const docker = accepted(readFileSync(new URL('thinpool-docker.yaml', EXAMPLES), 'utf8'));
+    expect(docker.spec.runtime.docker).toEqual({
+      deferredRemoval: true,
+      deferredDeletion: true,
+      minFreeSpacePercent: 10,
+      overrideUdevSyncCheck: false,
+      extraStorageOptions: ['dm.basesize=20G'],
     });
   });
 
@@ -96,16 +111,54 @@ describe('examples/', () => {
 
   it('defaults the runtime options blocks when they are present but empty', () => {
     const docker = accepted(thinPool({ ...direct, runtime: { type: 'docker', docker: {} } }));
-    expect(docker.spec.runtime.docker).toEqual({
-      deferredRemoval: true,
-      deferredDeletion: true,
-      minFreeSpacePercent: 10,
+    expect(docker.spec.runtime).toEqual({
+      type: 'docker',
+      restartStrategy: 'Auto',
+      docker: {
+        deferredRemoval: true,
+        deferredDeletion: true,
+        minFreeSpacePercent: 10,
+        overrideUdevSyncCheck: false,
+        extraStorageOptions: [],
+      },
+      drain: { enabled: false, maxUnavailable: 1 },
     });
     const containerd = accepted(thinPool({ ...direct, runtime: { type: 'containerd', containerd: {} } }));
     expect(containerd.spec.runtime.containerd).toEqual({
       rootPath: '/var/lib/containerd/devmapper',
       baseImageSize: '10Gi',
+      discardBlocks: true,
+      criDefaultSnapshotter: false,
+      disableUdev: false,
     });
+  });
+
+  it('accepts every restart strategy and the host-specific runtime options', () => {
+    for (const restartStrategy of ['Auto', 'Systemd', 'InitScript', 'Signal']) {
+      expect(
+        accepted(thinPool({ ...direct, runtime: { type: 'docker', restartStrategy } })).spec.runtime,
+      ).toMatchObject({ restartStrategy });
+    }
+    const extraStorageOptions = [
+      'dm.basesize=20G',
+      'dm.fs=xfs',
+      'dm.mkfsarg=-m crc=1',
+      'dm.mountopt=nouuid',
+      'dm.blkdiscard=false',
+      'dm.xfs_nospace_max_retries=0',
+      'dm.libdm_log_level=7',
+      'dm.min_free_space_note=',
+    ];
+    const docker = { overrideUdevSyncCheck: true, extraStorageOptions };
+    expect(
+      accepted(thinPool({ ...direct, runtime: { type: 'docker', docker } })).spec.runtime.docker,
+    ).toEqual({ deferredRemoval: true, deferredDeletion: true, minFreeSpacePercent: 10, ...docker });
+    const containerd = { discardBlocks: false, criDefaultSnapshotter: true, disableUdev: true };
+    expect(
+      accepted(
+        thinPool({ ...direct, runtime: { type: 'containerd', restartStrategy: 'Signal', containerd } }),
+      ).spec.runtime.containerd,
+    ).toMatchObject(containerd);
   });
 });
 
@@ -327,6 +380,186 @@ const BAD_SPECS: [string, Spec, string, string][] = [
     'spec.runtime.drain.maxUnavailable',
     'greater than or equal to 1',
   ],
+  [
+    'unknown restartStrategy',
+    { ...direct, runtime: { type: 'docker', restartStrategy: 'Reboot' } },
+    'spec.runtime.restartStrategy',
+    'Unsupported value: "Reboot": supported values: "Auto", "Systemd", "InitScript", "Signal"',
+  ],
+  [
+    'restartStrategy without a runtime',
+    { ...direct, runtime: { restartStrategy: 'Systemd' } },
+    'spec.runtime.restartStrategy',
+    'runtime.restartStrategy requires runtime.type docker or containerd',
+  ],
+  [
+    'overrideUdevSyncCheck as a string',
+    { ...direct, runtime: { type: 'docker', docker: { overrideUdevSyncCheck: 'true' } } },
+    'spec.runtime.docker.overrideUdevSyncCheck',
+    'must be of type boolean',
+  ],
+  [
+    'extraStorageOptions as one string',
+    { ...direct, runtime: { type: 'docker', docker: { extraStorageOptions: 'dm.basesize=20G' } } },
+    'spec.runtime.docker.extraStorageOptions',
+    'must be of type array',
+  ],
+  [
+    'an extra storage option without dm.',
+    { ...direct, runtime: { type: 'docker', docker: { extraStorageOptions: ['basesize=20G'] } } },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'should match',
+  ],
+  [
+    'an extra storage option without a value',
+    { ...direct, runtime: { type: 'docker', docker: { extraStorageOptions: ['dm.basesize'] } } },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'should match',
+  ],
+  [
+    'an extra storage option with an uppercase key',
+    { ...direct, runtime: { type: 'docker', docker: { extraStorageOptions: ['dm.BaseSize=20G'] } } },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'should match',
+  ],
+  [
+    'an extra storage option that smuggles a second line',
+    {
+      ...direct,
+      runtime: {
+        type: 'docker',
+        docker: { extraStorageOptions: ['dm.basesize=20G\ndm.thinpooldev=/dev/x'] },
+      },
+    },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'should match',
+  ],
+  [
+    'dm.thinpooldev as an extra storage option',
+    {
+      ...direct,
+      runtime: { type: 'docker', docker: { extraStorageOptions: ['dm.thinpooldev=/dev/mapper/other-pool'] } },
+    },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'dm.thinpooldev is set from its own field',
+  ],
+  [
+    'dm.min_free_space as an extra storage option',
+    {
+      ...direct,
+      runtime: {
+        type: 'docker',
+        docker: { extraStorageOptions: ['dm.basesize=20G', 'dm.min_free_space=5%'] },
+      },
+    },
+    'spec.runtime.docker.extraStorageOptions[1]',
+    'dm.min_free_space is set from its own field',
+  ],
+  [
+    'dm.use_deferred_removal as an extra storage option',
+    {
+      ...direct,
+      runtime: { type: 'docker', docker: { extraStorageOptions: ['dm.use_deferred_removal=false'] } },
+    },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'dm.use_deferred_removal is set from its own field',
+  ],
+  [
+    'dm.use_deferred_deletion as an extra storage option',
+    {
+      ...direct,
+      runtime: { type: 'docker', docker: { extraStorageOptions: ['dm.use_deferred_deletion=false'] } },
+    },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'dm.use_deferred_deletion is set from its own field',
+  ],
+  [
+    'the udev sync override as an extra storage option',
+    {
+      ...direct,
+      runtime: { type: 'docker', docker: { extraStorageOptions: ['dm.override_udev_sync_check=true'] } },
+    },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'dm.override_udev_sync_check is set from its own field',
+  ],
+  [
+    "Docker's own direct-lvm device",
+    {
+      ...direct,
+      runtime: { type: 'docker', docker: { extraStorageOptions: ['dm.directlvm_device=/dev/xvdf'] } },
+    },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'dm.directlvm_device belongs to the direct-lvm setup of Docker itself',
+  ],
+  [
+    "Docker's own direct-lvm force flag",
+    {
+      ...direct,
+      runtime: { type: 'docker', docker: { extraStorageOptions: ['dm.directlvm_device_force=true'] } },
+    },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'dm.directlvm_device_force belongs to the direct-lvm setup of Docker itself',
+  ],
+  [
+    "Docker's own direct-lvm thin pool sizing",
+    { ...direct, runtime: { type: 'docker', docker: { extraStorageOptions: ['dm.thinp_percent=95'] } } },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'dm.thinp_percent belongs to the direct-lvm setup of Docker itself',
+  ],
+  [
+    'an extra storage option key given twice',
+    {
+      ...direct,
+      runtime: { type: 'docker', docker: { extraStorageOptions: ['dm.basesize=10G', 'dm.basesize=20G'] } },
+    },
+    'spec.runtime.docker.extraStorageOptions',
+    'extraStorageOptions must set each dm.* key at most once',
+  ],
+  [
+    'more than 16 extra storage options',
+    {
+      ...direct,
+      runtime: {
+        type: 'docker',
+        docker: { extraStorageOptions: Array.from({ length: 17 }, (_, i) => `dm.option_${i}=1`) },
+      },
+    },
+    'spec.runtime.docker.extraStorageOptions',
+    'Too many: 17: must have at most 16 items',
+  ],
+  [
+    'an extra storage option longer than 256 characters',
+    {
+      ...direct,
+      runtime: { type: 'docker', docker: { extraStorageOptions: [`dm.basesize=${'9'.repeat(245)}`] } },
+    },
+    'spec.runtime.docker.extraStorageOptions[0]',
+    'Too long: may not be more than 256 bytes',
+  ],
+  [
+    'discardBlocks as a string',
+    { ...direct, runtime: { type: 'containerd', containerd: { discardBlocks: 'no' } } },
+    'spec.runtime.containerd.discardBlocks',
+    'must be of type boolean',
+  ],
+  [
+    'criDefaultSnapshotter as a number',
+    { ...direct, runtime: { type: 'containerd', containerd: { criDefaultSnapshotter: 1 } } },
+    'spec.runtime.containerd.criDefaultSnapshotter',
+    'must be of type boolean',
+  ],
+  [
+    'disableUdev as a string',
+    { ...direct, runtime: { type: 'containerd', containerd: { disableUdev: 'yes' } } },
+    'spec.runtime.containerd.disableUdev',
+    'must be of type boolean',
+  ],
+  [
+    'a containerd option under runtime.docker',
+    { ...direct, runtime: { type: 'docker', docker: { disableUdev: true } } },
+    'spec.runtime.docker.disableUdev',
+    'unknown field',
+  ],
   ['unknown mode', { ...direct, mode: 'DryRun' }, 'spec.mode', 'supported values: "Apply", "Plan"'],
   [
     'unknown deletionPolicy',
@@ -462,6 +695,16 @@ describe('ThinPool updates', () => {
     ['paused', { paused: true }],
     ['deletionPolicy', { deletionPolicy: 'Delete' }],
     ['runtime', { runtime: { type: 'docker', drain: { enabled: true, maxUnavailable: 2 } } }],
+    [
+      'the runtime options',
+      {
+        runtime: {
+          type: 'docker',
+          restartStrategy: 'InitScript',
+          docker: { overrideUdevSyncCheck: true, extraStorageOptions: ['dm.basesize=20G'] },
+        },
+      },
+    ],
     [
       'devices (a device added)',
       { devices: [...(direct.devices as object[]), { path: '/dev/disk/by-id/virtio-data2' }] },
