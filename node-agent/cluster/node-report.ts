@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ThinPool, ThinPoolNodeStatus } from '../../api/v1alpha1/types.js';
 import { ThinPoolNodeConditions } from '../../api/v1alpha1/types.js';
-import { setCondition, type ConditionInput } from '../../common/conditions.js';
+import { findCondition, setCondition, type ConditionInput } from '../../common/conditions.js';
 import type { AgentSpec } from '../agent-spec.js';
 import type { EngineMemory, RunReport } from '../engine.js';
 import { poolNumbers, poolView } from '../observe/observed.js';
@@ -92,6 +92,13 @@ export function agentStatus(input: AgentStatusInput): ThinPoolNodeStatus {
     if (data === undefined && metadata === undefined) delete status.secondsToFull;
   }
   if (input.generation !== undefined) status.observedGeneration = input.generation;
+  // The operator shows Ready's message per failing node: give it the actionable one (the refusal, the
+  // failed command), not a generic "not ready".
+  const ready = findCondition(status.conditions, ThinPoolNodeConditions.Ready);
+  const poolReady = findCondition(status.conditions, ThinPoolNodeConditions.PoolReady);
+  if (ready?.status === 'False' && poolReady?.status === 'False' && poolReady.message) {
+    status.conditions = setCondition(status.conditions, { ...ready, message: poolReady.message }, now);
+  }
 
   const runtime = input.runtime;
   if (runtime && 'error' in runtime) {

@@ -113,6 +113,15 @@ export class AgentProcess {
   completedCommands(): string[] {
     return this.logs.filter((r) => r.message === 'Completed host command').map((r) => String(r.command));
   }
+
+  /** Every change the agent made to the host, in order: command lines and `write-file <path>` lines. */
+  mutations(): string[] {
+    return this.logs.flatMap((r) => {
+      if (r.message === 'Completed host command') return [String(r.command)];
+      if (r.message === 'Wrote host file') return [`write-file ${String(r.path)}`];
+      return [];
+    });
+  }
 }
 
 /** The value of one series in a Prometheus text exposition (`name{labels}`), or `undefined`. */
