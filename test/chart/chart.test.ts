@@ -285,6 +285,7 @@ describe('helm template with the default values', () => {
         'thinpool.dev/thinpools:get',
         'thinpool.dev/thinpools:list',
         'thinpool.dev/thinpools:watch',
+        'thinpool.dev/thinpools/finalizers:update',
         'thinpool.dev/thinpoolnodes:create',
         'thinpool.dev/thinpoolnodes:get',
         'thinpool.dev/thinpoolnodes:patch',
