@@ -95,6 +95,24 @@ describe('runCli: bad input exits 2 and touches nothing', () => {
   });
 });
 
+describe('runCli: paused', () => {
+  it('does nothing for a paused ThinPool', async () => {
+    const yaml = (await readFile(manifest('thinpool-direct.yaml'), 'utf8')) + '  paused: true\n';
+    const err: string[] = [];
+    const code = await runCli(['apply', '-f', 'x.yaml'], {
+      host: () => {
+        throw new Error('the host must not be touched');
+      },
+      log: silent,
+      stdout: () => undefined,
+      stderr: (t) => err.push(t),
+      readManifest: async () => yaml,
+    });
+    expect(code).toBe(ExitCode.Done);
+    expect(err.join('')).toBe('ThinPool docker is paused: nothing was done\n');
+  });
+});
+
 describe('loadSpec', () => {
   it('applies the API defaults', async () => {
     const spec = await loadSpec(manifest('thinpool-direct.yaml'), (p) => readFile(p, 'utf8'));
