@@ -82,6 +82,33 @@ describe('lifecycle semantics against the emulator', () => {
     );
   });
 
+  it('settles: once settle() resolves, cascading garbage collection is complete', async () => {
+    const owner = (await custom.createClusterCustomObject({ ...TP, body: thinPool('owner-chain') })) as {
+      metadata: { name: string; uid: string };
+    };
+    await ownedConfigMap('chain-1', owner);
+    const middle = await core.readNamespacedConfigMap({ name: 'chain-1', namespace: 'default' });
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: {
+        metadata: {
+          name: 'chain-2',
+          ownerReferences: [
+            { apiVersion: 'v1', kind: 'ConfigMap', name: 'chain-1', uid: middle.metadata?.uid ?? '' },
+          ],
+        },
+      },
+    });
+    await custom.deleteClusterCustomObject({ ...TP, name: 'owner-chain' });
+    await api.settle();
+    expect(await gone(() => core.readNamespacedConfigMap({ name: 'chain-1', namespace: 'default' }))).toBe(
+      true,
+    );
+    expect(await gone(() => core.readNamespacedConfigMap({ name: 'chain-2', namespace: 'default' }))).toBe(
+      true,
+    );
+  });
+
   it('orphans dependents with propagationPolicy=Orphan and waits for dependents with Foreground', async () => {
     const orphanOwner = (await custom.createClusterCustomObject({
       ...TP,

@@ -55,6 +55,11 @@ export interface RunningApiServer {
     count(filter?: Partial<RequestLogEntry>): number;
     reset(): void;
   };
+  /**
+   * Resolves once the emulated controllers (garbage collector, namespace and CRD cleanup, PDB status) have
+   * nothing left to do for the writes made so far, so a test can assert their effects without polling.
+   */
+  settle(): Promise<void>;
   /** The underlying server (store access for the emulator's own tests and benchmarks). */
   server: EmulatorServer;
   stop(): Promise<void>;
@@ -120,6 +125,14 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ru
       reset: () => {
         log.length = 0;
       },
+    },
+    async settle() {
+      // Each controller pass can schedule another (a GC deletion cascades); bounded for safety.
+      for (let pass = 0; pass < 1000 && server.store.controllersPending; pass++) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (server.store.controllersPending)
+        throw new Error('Emulated controllers did not settle after 1000 passes');
     },
     server,
     stop: () => server.close(),

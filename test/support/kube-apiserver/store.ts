@@ -219,6 +219,11 @@ export class ClusterStore {
     this.controllers.push(run);
   }
 
+  /** Whether controller work (GC, cleanup, PDB status) is scheduled and not yet run. */
+  get controllersPending(): boolean {
+    return this.controllersScheduled;
+  }
+
   private scheduleControllers(): void {
     if (this.controllersScheduled || this.controllers.length === 0) return;
     this.controllersScheduled = true;
