@@ -326,9 +326,18 @@ export class Machine {
     }
   }
 
-  /** The last lines of the guest's console (kernel messages, the init's and the agent's errors). */
+  /**
+   * The end of the guest's console (kernel messages, the init's and the agent's errors): after a kernel
+   * panic or oops, from its first line (at most 80 lines); otherwise the last `lines` lines.
+   */
   consoleTail(lines = 40): string {
-    return this.readLog('console.log').trimEnd().split('\n').slice(-lines).join('\n').trim();
+    const all = this.readLog('console.log').trimEnd().split('\n');
+    const crash = all.findIndex((line) => /Kernel panic|BUG: |Oops: /.test(line));
+    const from = crash >= 0 ? crash : Math.max(0, all.length - lines);
+    return all
+      .slice(from, from + Math.max(lines, crash >= 0 ? 80 : 0))
+      .join('\n')
+      .trim();
   }
 
   /** Asks the agent to kill the commands still running; waits up to 3 s for its answer. */
