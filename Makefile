@@ -47,3 +47,12 @@ test-setup: deps ## Install the VM's apt packages and guest kernel, and fetch he
 test: lint test-setup ## Run every test: lint, typecheck, unit, API emulator, chart, and the real-kernel (VM) suites
 	@mkdir -p $(RESULTS)
 	$(JEST) --json --outputFile=$(RESULTS)/jest.json
+
+.PHONY: bench
+bench: build test-setup ## Run every benchmark under bench/ and write BENCHMARKS.md (takes many minutes)
+	npx tsx bench/run-all.ts
+
+.PHONY: emulator
+emulator: deps ## Run the Kubernetes API emulator with our CRDs (kubeconfig in .cache/kubeconfig)
+	@mkdir -p .cache
+	npx tsx test/support/kube-apiserver/cli.ts --port 0 --crds crds/ --kubeconfig-out .cache/kubeconfig
