@@ -331,7 +331,7 @@ export class Machine {
    * panic or oops, from its first line (at most 80 lines); otherwise the last `lines` lines.
    */
   consoleTail(lines = 40): string {
-    const all = this.readLog('console.log').trimEnd().split('\n');
+    const all = this.readLog('console.log').replace(/\r/g, '').trimEnd().split('\n');
     const crash = all.findIndex((line) => /Kernel panic|BUG: |Oops: /.test(line));
     const from = crash >= 0 ? crash : Math.max(0, all.length - lines);
     return all
