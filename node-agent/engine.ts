@@ -119,8 +119,14 @@ export class ThinPoolEngine {
     const maxRounds = this.options.maxRounds ?? 4;
     let first: Plan | undefined;
     let previous = '';
+    let partial = false;
     for (let round = 0; round < maxRounds; round++) {
-      const current = plan(this.spec, observed, this.planContext(round === 0));
+      let current = plan(this.spec, observed, this.planContext(round === 0));
+      if (partial && current.actions.length > 0) {
+        // Steps remain after a round that refreshed only LVM's state: plan them from a whole snapshot.
+        observed = await this.observe(signal);
+        current = plan(this.spec, observed, this.planContext(round === 0));
+      }
       first ??= current;
       if (current.actions.length === 0) break;
       const rendered = current.actions.map((a) => renderStep(a.step)).join('\n');
@@ -134,6 +140,7 @@ export class ThinPoolEngine {
       previous = rendered;
       const stop = await this.runActions(current.actions, observed, executed, signal);
       observed = stop.observed ?? observed;
+      partial = stop.partial ?? false;
       if (stop.failure) {
         return {
           outcome: 'failed',
@@ -187,7 +194,7 @@ export class ThinPoolEngine {
     before: Observed,
     executed: ExecutedAction[],
     signal?: AbortSignal,
-  ): Promise<{ observed?: Observed; failure?: { action: Action; message: string } }> {
+  ): Promise<{ observed?: Observed; partial?: boolean; failure?: { action: Action; message: string } }> {
     const { host, log } = this.options;
     let observed: Observed = before;
     let partial = false;
@@ -233,9 +240,7 @@ export class ThinPoolEngine {
         return { observed, failure: { action, message: problem } };
       }
     }
-    // The next round plans from a whole snapshot, not from one refreshed between LVM steps.
-    if (partial) observed = await this.observe(signal);
-    return { observed };
+    return { observed, partial };
   }
 
   /**

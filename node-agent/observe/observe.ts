@@ -24,49 +24,54 @@ export async function observeLvm(host: Host, signal?: AbortSignal) {
  * files, and the profile file. Read-only.
  */
 export async function observe(host: Host, spec: AgentSpec, signal?: AbortSignal): Promise<Observed> {
-  const [lvm, lsblk, losetup, profileContent] = await Promise.all([
+  const realpath =
+    spec.devices.length > 0 ? ['realpath', '--canonicalize-missing', '--', ...spec.devices] : undefined;
+  // Independent reads run together: on a slow host each command costs mostly its start-up.
+  const [lvm, lsblk, losetup, profileContent, resolvedOut, stats] = await Promise.all([
     observeLvm(host, signal),
     host.run(lsblkArgv(), { signal }),
     host.run(losetupListArgv(), { signal }),
     host.readFile(spec.profilePath),
+    realpath ? host.run(realpath, { signal }) : undefined,
+    Promise.all(spec.devices.map((path) => host.stat(path))),
   ]);
   const blockDevices = parseLsblk(lsblk.stdout);
   const loopDevices = parseLosetup(losetup.stdout);
   const ourPvs = new Set(lvm.pvs.filter((p) => p.vgName === spec.vg).map((p) => p.name));
+  const probe = async (device: string) =>
+    parseWipefs((await host.run(wipefsListArgv(device), { signal })).stdout);
 
-  const devices: ObservedDevice[] = [];
-  if (spec.devices.length > 0) {
-    const { stdout } = await host.run(['realpath', '--canonicalize-missing', '--', ...spec.devices], {
-      signal,
-    });
-    const resolved = stdout.split('\n').filter((l) => l !== '');
-    for (const [i, path] of spec.devices.entries()) {
+  const resolved = (resolvedOut?.stdout ?? '').split('\n').filter((l) => l !== '');
+  const devices: ObservedDevice[] = await Promise.all(
+    spec.devices.map(async (path, i) => {
       const canonical = resolved[i] ?? path;
-      const stat = await host.stat(path);
+      const stat = stats[i]!;
       const device: ObservedDevice = { path, resolved: canonical, stat };
-      if (stat.exists && stat.type === 'block-device' && !ourPvs.has(canonical)) {
-        device.signatures = parseWipefs((await host.run(wipefsListArgv(canonical), { signal })).stdout);
-      }
-      devices.push(device);
-    }
-  }
+      if (stat.exists && stat.type === 'block-device' && !ourPvs.has(canonical))
+        device.signatures = await probe(canonical);
+      return device;
+    }),
+  );
 
   let loop: Observed['loop'];
   if (spec.loop) {
-    const files: ObservedLoopFile[] = [];
-    for (const [role, path] of [
+    const roles = [
       ['data', spec.loop.dataFile],
       ['metadata', spec.loop.metadataFile],
-    ] as const) {
-      const attached = loopDevices.find((d) => d.backingFile === path && !d.backingFileDeleted);
-      files.push({ role, path, stat: await host.stat(path), device: attached?.name });
-    }
-    loop = { directory: await host.stat(spec.loop.directory), files };
-    for (const file of files) {
-      if (file.device && !ourPvs.has(file.device)) {
-        file.signatures = parseWipefs((await host.run(wipefsListArgv(file.device), { signal })).stdout);
-      }
-    }
+    ] as const;
+    const [directory, ...fileStats] = await Promise.all([
+      host.stat(spec.loop.directory),
+      ...roles.map(([, path]) => host.stat(path)),
+    ]);
+    const files: ObservedLoopFile[] = await Promise.all(
+      roles.map(async ([role, path], i) => {
+        const attached = loopDevices.find((d) => d.backingFile === path && !d.backingFileDeleted);
+        const file: ObservedLoopFile = { role, path, stat: fileStats[i]!, device: attached?.name };
+        if (file.device && !ourPvs.has(file.device)) file.signatures = await probe(file.device);
+        return file;
+      }),
+    );
+    loop = { directory: directory!, files };
   }
   return { lvm, blockDevices, loopDevices, devices, loop, profileContent };
 }
