@@ -47,6 +47,7 @@ function readyCondition(pod: PodObject) {
 
 /** The pod that speaks for the node: a running Ready one, else the newest one not being deleted. */
 export function currentAgentPod(pods: readonly PodObject[]): PodObject | undefined {
+  if (pods.length === 1 && !pods[0].metadata.deletionTimestamp) return pods[0];
   const live = pods.filter((p) => !p.metadata.deletionTimestamp);
   const ready = live.find((p) => readyCondition(p)?.status === 'True');
   if (ready) return ready;

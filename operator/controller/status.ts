@@ -78,11 +78,12 @@ export function sumCapacity(
 
 /** The bounded list of nodes that are not ready: failed ones first, then by name. */
 export function failingNodes(verdicts: readonly NodeVerdict[], max: number): FailingNode[] {
-  return verdicts
-    .filter((v) => v.state !== 'ready')
-    .sort((a, b) =>
-      a.state === b.state ? a.nodeName.localeCompare(b.nodeName) : a.state === 'failed' ? -1 : 1,
-    )
+  // Code-unit order, not localeCompare: this runs over every node on each reconcile of a big pool.
+  const byName = (a: NodeVerdict, b: NodeVerdict) =>
+    a.nodeName < b.nodeName ? -1 : a.nodeName > b.nodeName ? 1 : 0;
+  const failed = verdicts.filter((v) => v.state === 'failed').sort(byName);
+  const pending = failed.length >= max ? [] : verdicts.filter((v) => v.state === 'pending').sort(byName);
+  return [...failed, ...pending]
     .slice(0, max)
     .map((v) => ({ node: v.nodeName, reason: v.reason, message: truncate(v.message, MAX_NODE_MESSAGE) }));
 }

@@ -32,6 +32,12 @@ export class ManualClock implements Clock {
     return { cancel: () => (timer.cancelled = true) };
   }
 
+  /** Milliseconds until the next timer is due, or undefined when none waits. */
+  get nextDueIn(): number | undefined {
+    const due = this.timers.filter((t) => !t.cancelled).map((t) => t.at);
+    return due.length > 0 ? Math.max(0, Math.min(...due) - this.time) : undefined;
+  }
+
   /** Timers still waiting. */
   get pending(): number {
     return this.timers.filter((t) => !t.cancelled).length;
