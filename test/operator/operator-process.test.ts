@@ -37,17 +37,21 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-function startReplica(): OperatorProcess {
-  const replica = new OperatorProcess([
-    `--kubeconfig=${kubeconfig}`,
-    '--namespace=thinpool-system',
-    '--agent-image=registry.example/thinpool-operator:e2e',
-    '--metrics-bind-address=127.0.0.1:0',
-    '--health-probe-bind-address=127.0.0.1:0',
-    '--leader-elect-lease-duration=4s',
-    '--leader-elect-renew-deadline=3s',
-    '--leader-elect-retry-period=500ms',
-  ]);
+/** A replica; `viaEnv` passes the kubeconfig as `$KUBECONFIG` instead of `--kubeconfig`. */
+function startReplica(viaEnv = false): OperatorProcess {
+  const replica = new OperatorProcess(
+    [
+      ...(viaEnv ? [] : [`--kubeconfig=${kubeconfig}`]),
+      '--namespace=thinpool-system',
+      '--agent-image=registry.example/thinpool-operator:e2e',
+      '--metrics-bind-address=127.0.0.1:0',
+      '--health-probe-bind-address=127.0.0.1:0',
+      '--leader-elect-lease-duration=4s',
+      '--leader-elect-renew-deadline=3s',
+      '--leader-elect-retry-period=500ms',
+    ],
+    viaEnv ? { KUBECONFIG: kubeconfig } : {},
+  );
   processes.push(replica);
   return replica;
 }
@@ -74,7 +78,7 @@ describe('thinpool-operator', () => {
 
   it('runs two replicas with one leader, fails over when the leader is killed, and releases the Lease on SIGTERM', async () => {
     const a = startReplica();
-    const b = startReplica();
+    const b = startReplica(true);
     await eventually(
       async () => (await a.get('/readyz').catch(() => undefined))?.status === 200,
       'replica a ready',
@@ -105,6 +109,13 @@ describe('thinpool-operator', () => {
       'the ThinPoolNode of n1',
     );
     expect(leader.find('Created DaemonSet')).toBeDefined();
+    await eventually(
+      async () =>
+        (await leader.get('/metrics')).body.includes(
+          'thinpool_operator_pool_nodes{thinpool="loop",state="desired"} 1',
+        ),
+      'the per-ThinPool gauges',
+    );
     expect(standby.find('Created DaemonSet')).toBeUndefined();
     expect(standby.find('Started reconciling ThinPools')).toBeUndefined();
 
