@@ -277,8 +277,6 @@ describe('helm template with the default values', () => {
       [
         '/events:create',
         '/events:patch',
-        'events.k8s.io/events:create',
-        'events.k8s.io/events:patch',
         '/nodes:get',
         '/nodes:list',
         '/nodes:watch',
@@ -288,11 +286,7 @@ describe('helm template with the default values', () => {
         'thinpool.dev/thinpools/finalizers:update',
         'thinpool.dev/thinpoolnodes:create',
         'thinpool.dev/thinpoolnodes:get',
-        'thinpool.dev/thinpoolnodes:patch',
-        'thinpool.dev/thinpoolnodes:update',
-        'thinpool.dev/thinpoolnodes/status:get',
         'thinpool.dev/thinpoolnodes/status:patch',
-        'thinpool.dev/thinpoolnodes/status:update',
       ].sort(),
     );
     expect(granted.some((g) => g.includes('secrets') || g.includes('*') || g.includes('pods/exec'))).toBe(
