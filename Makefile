@@ -56,3 +56,7 @@ bench: build test-setup ## Run every benchmark under bench/ and write BENCHMARKS
 emulator: deps ## Run the Kubernetes API emulator with our CRDs (kubeconfig in .cache/kubeconfig)
 	@mkdir -p .cache
 	npx tsx test/support/kube-apiserver/cli.ts --port 0 --crds crds/ --kubeconfig-out .cache/kubeconfig
+
+.PHONY: e2e-kind
+e2e-kind: ## kind end-to-end test for users with Docker and kind (root); prints one SKIPPED line otherwise
+	test/e2e/kind/run.sh
