@@ -33,12 +33,22 @@ scan_processes() {
         { read -r stat <"$dir/stat"; } 2>/dev/null || continue
         fields=${stat##*) }
         set -- $fields
-        # $2 is the parent: kernel threads are children of kthreadd (2); our own subshells of this script.
+        # $1 is the state (a zombie is gone already); $2 is the parent: kernel threads are children of
+        # kthreadd (2); our own subshells of this script.
+        [ "$1" != Z ] || continue
         case "$2" in 0 | 2 | "$$") continue ;; esac
         comm=${stat#*(}
         comm=${comm%%)*}
         if [ "$comm" = dmeventd ]; then DMEVENTD+=("$pid"); else PROCS+=("$pid"); fi
     done
+}
+
+# True while PID exists and is not a zombie.
+alive() {
+    local stat
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
 }
 
 # stop_processes PID...: SIGTERM, up to 2 s for them to go, then SIGKILL.
@@ -48,7 +58,7 @@ stop_processes() {
     kill -TERM "$@" 2>/dev/null
     for i in 1 2 3 4 5 6 7 8 9 10; do
         alive=()
-        for pid in "$@"; do [ -d "/proc/$pid" ] && alive+=("$pid"); done
+        for pid in "$@"; do alive "$pid" && alive+=("$pid"); done
         [ ${#alive[@]} -gt 0 ] || return 0
         sleep 0.2
     done

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { CommandError } from '../../node-agent/host/host.js';
 import { describeVm, useGuest } from './guest.js';
 import { REPO_DIR } from './image.js';
@@ -13,6 +13,11 @@ interface LvsReport {
 
 describeVm('the persistent guest', () => {
   const guest = useGuest();
+  // Declared after useGuest(): jest runs afterAll hooks in declaration order, and the guest must still
+  // be usable here (describeVm gives the lease back last).
+  afterAll(async () => {
+    await guest.vm.run(['true']);
+  });
 
   describe('kernel and disks', () => {
     it('runs a stock Debian kernel whose device-mapper lists the thin-pool target', async () => {
