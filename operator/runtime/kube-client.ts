@@ -118,12 +118,26 @@ export class KubeClient {
     const parsed = parseJson(text);
     if (response.httpStatusCode >= 200 && response.httpStatusCode < 300) return parsed as T;
     const status = (parsed ?? {}) as StatusBody;
-    throw new ApiException<StatusBody>(
-      response.httpStatusCode,
-      `${method} ${path} failed with HTTP ${response.httpStatusCode}: ${status.message ?? text.slice(0, 200)}`,
-      status,
-      response.headers,
-    );
+    throw new KubeApiError(method, path, response.httpStatusCode, status, text, response.headers);
+  }
+}
+
+/**
+ * A failed API request: client-node's `ApiException` (same `code` and `body`), with a one-line message
+ * naming the request, the HTTP status and the server's reason, fit for logs, Events and conditions.
+ */
+export class KubeApiError extends ApiException<StatusBody> {
+  constructor(
+    method: string,
+    path: string,
+    code: number,
+    status: StatusBody,
+    text: string,
+    headers: Record<string, string>,
+  ) {
+    super(code, '', status, headers);
+    this.name = 'KubeApiError';
+    this.message = `${method} ${path} failed with HTTP ${code}: ${status.message ?? text.slice(0, 200)}`;
   }
 }
 
