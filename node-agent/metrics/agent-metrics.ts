@@ -197,8 +197,7 @@ export class AgentMetrics {
   removePoolSeries(): void {
     if (!this.labels) return;
     for (const series of Object.values(this.gauges)) series.remove(this.labels);
-    for (const { kind, trigger } of KNOWN_EXTENSIONS)
-      this.extensions.remove({ ...this.labels, kind, trigger });
+    this.extensions.reset();
     this.labels = undefined;
   }
 

@@ -1,29 +1,18 @@
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
-import { describeVm, useGuest } from '../vm/guest.js';
+import { describeVm } from '../vm/guest.js';
 import { metricValue } from './support/agent-process.js';
-import { disableDmeventd, guestSh, lvs, removeStaleLvmLinks } from './support/guest.js';
-import { SystemUnderTest, VM_NODE, waitFor } from './support/system.js';
+import { disableDmeventd, guestSh, lvs } from './support/guest.js';
+import { useSystem, VM_NODE, waitFor } from './support/system.js';
 
 /**
  * The whole system on a direct-lvm pool, one story told in order (each step starts from the previous
  * one's end state, as on a real node): apply with kubectl, fill, reboot, delete.
  */
 describeVm('system: direct-lvm ThinPool through kubectl, operator, agent and real LVM', () => {
-  const guest = useGuest({ reset: false });
-  let system: SystemUnderTest;
+  const ctx = useSystem({ name: 'direct-lvm' });
   const POOL = 'docker';
   const labels = { thinpool: POOL, node: VM_NODE, vg: 'docker', lv: 'thinpool' };
-
-  beforeAll(async () => {
-    await guest.vm.reset();
-    await removeStaleLvmLinks(guest.vm);
-    system = await SystemUnderTest.start({ name: 'direct-lvm' });
-  });
-
-  afterAll(async () => {
-    await system?.stop();
-  });
 
   it('applies a direct-lvm ThinPool with kubectl: Ready, and status, metrics and kubectl get match lvs to the byte', async () => {
     const manifest = stringify({
@@ -31,21 +20,21 @@ describeVm('system: direct-lvm ThinPool through kubectl, operator, agent and rea
       kind: 'ThinPool',
       metadata: { name: POOL },
       spec: {
-        devices: [{ path: guest.vm.disk('disk2').byIdPath }],
+        devices: [{ path: ctx.vm.disk('disk2').byIdPath }],
         dataPercent: 25,
         deletionPolicy: 'Delete',
       },
     });
-    expect(await system.apply(manifest)).toContain('thinpool.thinpool.dev/docker created');
-    const ready = await system.waitForCondition(POOL, 'Ready', 'True');
+    expect(await ctx.system.apply(manifest)).toContain('thinpool.thinpool.dev/docker created');
+    const ready = await ctx.system.waitForCondition(POOL, 'Ready', 'True');
     expect(ready.status?.nodes).toEqual({ desired: 1, ready: 1, failed: 0 });
 
-    const lv = (await lvs(guest.vm, 'docker/thinpool'))!;
+    const lv = (await lvs(ctx.vm, 'docker/thinpool'))!;
     expect(lv.lv_attr.startsWith('twi-a')).toBe(true);
     const dataSize = Number(lv.lv_size);
     const metadataSize = Number(lv.lv_metadata_size);
     const tpn = await waitFor(async () => {
-      const t = await system.thinPoolNode(POOL);
+      const t = await ctx.system.thinPoolNode(POOL);
       return t?.status?.pool?.dataSizeBytes === dataSize ? t : undefined;
     }, 'ThinPoolNode status with the pool size');
     expect(tpn.status?.phase).toBe('Ready');
@@ -57,11 +46,11 @@ describeVm('system: direct-lvm ThinPool through kubectl, operator, agent and rea
       chunkSizeBytes: 512 * 1024,
       active: true,
     });
-    const pool = await system.thinPool(POOL);
+    const pool = await ctx.system.thinPool(POOL);
     expect(pool?.status?.capacity?.dataSizeBytes).toBe(dataSize);
     expect(pool?.status?.capacity?.metadataSizeBytes).toBe(metadataSize);
 
-    const jsonpath = await system.kubectl([
+    const jsonpath = await ctx.system.kubectl([
       'get',
       'thinpoolnode',
       `${POOL}.${VM_NODE}`,
@@ -69,7 +58,7 @@ describeVm('system: direct-lvm ThinPool through kubectl, operator, agent and rea
       'jsonpath={.status.pool.dataSizeBytes} {.status.pool.metadataSizeBytes}',
     ]);
     expect(jsonpath.stdout).toBe(`${dataSize} ${metadataSize}`);
-    const wide = await system.kubectl(['get', 'thinpools,thinpoolnodes', '-o', 'wide']);
+    const wide = await ctx.system.kubectl(['get', 'thinpools,thinpoolnodes', '-o', 'wide']);
     expect(wide.exitCode).toBe(0);
     const row = wide.stdout
       .split('\n')
@@ -81,18 +70,18 @@ describeVm('system: direct-lvm ThinPool through kubectl, operator, agent and rea
     expect(Number(cells[columns.indexOf('DATA%')])).toBe(Number(lv.data_percent));
     expect(Number(cells[columns.indexOf('METADATA%')])).toBe(Number(lv.metadata_percent));
 
-    const metrics = (await system.kubelet.agent(POOL).get('/metrics')).body;
+    const metrics = (await ctx.system.kubelet.agent(POOL).get('/metrics')).body;
     expect(metricValue(metrics, 'thinpool_data_size_bytes', labels)).toBe(dataSize);
     expect(metricValue(metrics, 'thinpool_metadata_size_bytes', labels)).toBe(metadataSize);
     expect(metricValue(metrics, 'thinpool_active', labels)).toBe(1);
 
-    const created = (await system.events('ThinPool', POOL)).find((e) => e.reason === 'CreatedThinPool');
+    const created = (await ctx.system.events('ThinPool', POOL)).find((e) => e.reason === 'CreatedThinPool');
     expect(created?.message).toMatch(/^Created thin pool docker\/thinpool \(\d+\.\d MiB\)$/);
-    expect((await system.events('Node', VM_NODE)).some((e) => e.reason === 'CreatedThinPool')).toBe(true);
+    expect((await ctx.system.events('Node', VM_NODE)).some((e) => e.reason === 'CreatedThinPool')).toBe(true);
   });
 
   it('extends the pool when a thin LV fills it: status, an Event and thinpool_extensions_total show it', async () => {
-    const { vm } = guest;
+    const { vm } = ctx;
     await disableDmeventd(vm, 'docker/thinpool');
     const before = Number((await lvs(vm, 'docker/thinpool'))!.lv_size);
     await vm.run(['lvcreate', '-q', '-V', '1G', '-T', 'docker/thinpool', '-n', 'fill']);
@@ -107,7 +96,7 @@ describeVm('system: direct-lvm ThinPool through kubectl, operator, agent and rea
     expect(after).toBeGreaterThanOrEqual(before * 1.2 - 4 * 2 ** 20);
 
     const tpn = await waitFor(async () => {
-      const t = await system.thinPoolNode(POOL);
+      const t = await ctx.system.thinPoolNode(POOL);
       return t?.status?.pool?.dataSizeBytes === after ? t : undefined;
     }, 'ThinPoolNode status with the extended size');
     expect(tpn.status?.lastExtension).toMatchObject({
@@ -117,13 +106,13 @@ describeVm('system: direct-lvm ThinPool through kubectl, operator, agent and rea
       toBytes: after,
     });
     const extended = await waitFor(
-      async () => (await system.events('ThinPool', POOL)).find((e) => e.reason === 'ExtendedThinPool'),
+      async () => (await ctx.system.events('ThinPool', POOL)).find((e) => e.reason === 'ExtendedThinPool'),
       'the ExtendedThinPool Event',
     );
     expect(extended.type).toBe('Normal');
     expect(extended.message).toContain('Extended thin pool data docker/thinpool');
     expect(extended.message).toMatch(/passed 80%/);
-    const metrics = (await system.kubelet.agent(POOL).get('/metrics')).body;
+    const metrics = (await ctx.system.kubelet.agent(POOL).get('/metrics')).body;
     expect(
       metricValue(metrics, 'thinpool_extensions_total', { ...labels, kind: 'data', trigger: 'threshold' }),
     ).toBeGreaterThanOrEqual(1);
@@ -131,34 +120,34 @@ describeVm('system: direct-lvm ThinPool through kubectl, operator, agent and rea
   });
 
   it('is Ready again after a reboot (VG deactivated, agent restarted) without any human step', async () => {
-    const { vm } = guest;
-    await system.kubelet.stopAgent(POOL);
-    await system.waitForCondition(POOL, 'Ready', 'False');
+    const { vm } = ctx;
+    await ctx.system.kubelet.stopAgent(POOL);
+    await ctx.system.waitForCondition(POOL, 'Ready', 'False');
     await vm.run(['vgchange', '-an', 'docker']);
     expect((await lvs(vm, 'docker/thinpool'))!.lv_attr[4]).not.toBe('a');
 
-    system.kubelet.startAgent(POOL);
-    await system.waitForCondition(POOL, 'Ready', 'True');
+    ctx.system.kubelet.startAgent(POOL);
+    await ctx.system.waitForCondition(POOL, 'Ready', 'True');
     expect((await lvs(vm, 'docker/thinpool'))!.lv_attr[4]).toBe('a');
-    const restarted = system.kubelet.agentHistory(POOL).at(-1)!;
+    const restarted = ctx.system.kubelet.agentHistory(POOL).at(-1)!;
     expect(restarted.completedCommands()).toContain('lvchange -ay docker/thinpool');
-    const tpn = await system.thinPoolNode(POOL);
+    const tpn = await ctx.system.thinPoolNode(POOL);
     expect(tpn?.status?.pool?.active).toBe(true);
     expect(tpn?.status?.phase).toBe('Ready');
   });
 
   it('deletes with deletionPolicy Delete: the pool is gone from the host and the finalizer released', async () => {
-    const { vm } = guest;
-    const deleted = await system.kubectl(['delete', 'thinpool', POOL, '--wait=false']);
+    const { vm } = ctx;
+    const deleted = await ctx.system.kubectl(['delete', 'thinpool', POOL, '--wait=false']);
     expect(deleted.exitCode).toBe(0);
-    await waitFor(async () => (await system.thinPool(POOL)) === undefined, 'the ThinPool to be gone');
+    await waitFor(async () => (await ctx.system.thinPool(POOL)) === undefined, 'the ThinPool to be gone');
     expect(await lvs(vm, 'docker/thinpool')).toBeUndefined();
     const pvs = await vm.run(['pvs', '--noheadings', '-o', 'pv_name']);
     expect(pvs.stdout.trim()).toBe('');
     const signatures = await vm.run(['wipefs', '--no-act', '--json', vm.disk('disk2').devicePath]);
     expect((JSON.parse(signatures.stdout) as { signatures: unknown[] }).signatures).toEqual([]);
     expect(await vm.readFile('/etc/lvm/profile/docker-thinpool.profile')).toBeUndefined();
-    const removed = (await system.events('ThinPool', POOL)).map((e) => e.reason);
+    const removed = (await ctx.system.events('ThinPool', POOL)).map((e) => e.reason);
     expect(removed).toEqual(
       expect.arrayContaining(['RemovedThinPool', 'RemovedVolumeGroup', 'RemovedPhysicalVolume']),
     );

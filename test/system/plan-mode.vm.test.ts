@@ -1,29 +1,18 @@
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
-import { describeVm, useGuest } from '../vm/guest.js';
-import { deviceWrites, lvs, removeStaleLvmLinks } from './support/guest.js';
-import { SystemUnderTest, waitFor } from './support/system.js';
+import { describeVm } from '../vm/guest.js';
+import { deviceWrites, lvs } from './support/guest.js';
+import { useSystem, waitFor } from './support/system.js';
 
 describeVm('system: Plan mode', () => {
-  const guest = useGuest({ reset: false });
-  let system: SystemUnderTest;
+  const ctx = useSystem({ name: 'plan-mode' });
   const POOL = 'plan';
 
-  beforeAll(async () => {
-    await guest.vm.reset();
-    await removeStaleLvmLinks(guest.vm);
-    system = await SystemUnderTest.start({ name: 'plan-mode' });
-  });
-
-  afterAll(async () => {
-    await system?.stop();
-  });
-
   it('lists the exact commands in status and changes nothing on the host; Apply then runs exactly those', async () => {
-    const { vm } = guest;
+    const { vm } = ctx;
     const disk = vm.disk('disk4');
     const writesBefore = await deviceWrites(vm, disk.devicePath);
-    await system.apply(
+    await ctx.system.apply(
       stringify({
         apiVersion: 'thinpool.dev/v1alpha1',
         kind: 'ThinPool',
@@ -32,7 +21,7 @@ describeVm('system: Plan mode', () => {
       }),
     );
     const planned = await waitFor(async () => {
-      const tpn = await system.thinPoolNode(POOL);
+      const tpn = await ctx.system.thinPoolNode(POOL);
       return tpn?.status?.phase === 'Planned' ? tpn : undefined;
     }, 'the Planned phase');
     const expected = [
@@ -46,16 +35,16 @@ describeVm('system: Plan mode', () => {
       'lvchange --monitor y planvg/thinpool',
     ];
     expect(planned.status?.plan).toEqual(expected);
-    const event = (await system.events('ThinPool', POOL)).find((e) => e.reason === 'Planned');
+    const event = (await ctx.system.events('ThinPool', POOL)).find((e) => e.reason === 'Planned');
     expect(event?.message).toContain('8 steps planned and not applied');
 
-    const agent = system.kubelet.agent(POOL);
+    const agent = ctx.system.kubelet.agent(POOL);
     expect(agent.mutations()).toEqual([]);
     expect(await deviceWrites(vm, disk.devicePath)).toBe(writesBefore);
     expect((await vm.run(['pvs', '--noheadings'])).stdout.trim()).toBe('');
     expect(await vm.readFile('/etc/lvm/profile/planvg-thinpool.profile')).toBeUndefined();
 
-    const patched = await system.kubectl([
+    const patched = await ctx.system.kubectl([
       'patch',
       'thinpool',
       POOL,
@@ -65,10 +54,10 @@ describeVm('system: Plan mode', () => {
       '{"spec":{"mode":"Apply"}}',
     ]);
     expect(patched.exitCode).toBe(0);
-    await system.waitForCondition(POOL, 'Ready', 'True');
+    await ctx.system.waitForCondition(POOL, 'Ready', 'True');
     expect(agent.mutations()).toEqual(expected);
     expect((await lvs(vm, 'planvg/thinpool'))?.lv_attr.startsWith('twi-a')).toBe(true);
-    const tpn = await system.thinPoolNode(POOL);
+    const tpn = await ctx.system.thinPoolNode(POOL);
     expect(tpn?.status?.plan).toBeUndefined();
     expect(tpn?.status?.phase).toBe('Ready');
   });

@@ -1,27 +1,16 @@
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
-import { describeVm, useGuest } from '../vm/guest.js';
+import { describeVm } from '../vm/guest.js';
 import { metricValue } from './support/agent-process.js';
-import { guestSh, removeStaleLvmLinks } from './support/guest.js';
-import { SystemUnderTest, VM_NODE, waitFor } from './support/system.js';
+import { guestSh } from './support/guest.js';
+import { useSystem, VM_NODE, waitFor } from './support/system.js';
 
 describeVm('system: a device with a filesystem', () => {
-  const guest = useGuest({ reset: false });
-  let system: SystemUnderTest;
+  const ctx = useSystem({ name: 'refusal' });
   const POOL = 'refused';
 
-  beforeAll(async () => {
-    await guest.vm.reset();
-    await removeStaleLvmLinks(guest.vm);
-    system = await SystemUnderTest.start({ name: 'refusal' });
-  });
-
-  afterAll(async () => {
-    await system?.stop();
-  });
-
   it('is refused: the ThinPool is Degraded with the reason, nothing ran on the host, the data is intact', async () => {
-    const { vm } = guest;
+    const { vm } = ctx;
     const disk = vm.disk('disk3');
     const checksum = (
       await guestSh(
@@ -31,7 +20,7 @@ describeVm('system: a device with a filesystem', () => {
       )
     ).stdout;
 
-    await system.apply(
+    await ctx.system.apply(
       stringify({
         apiVersion: 'thinpool.dev/v1alpha1',
         kind: 'ThinPool',
@@ -39,7 +28,7 @@ describeVm('system: a device with a filesystem', () => {
         spec: { volumeGroup: 'refusedvg', devices: [{ path: disk.byIdPath }] },
       }),
     );
-    const degraded = await system.waitForCondition(POOL, 'Degraded', 'True', 'NodesFailed');
+    const degraded = await ctx.system.waitForCondition(POOL, 'Degraded', 'True', 'NodesFailed');
     expect(degraded.status?.failingNodes).toEqual([
       { node: VM_NODE, reason: 'DeviceHasFilesystem', message: expect.stringContaining('ext4') },
     ]);
@@ -48,22 +37,24 @@ describeVm('system: a device with a filesystem', () => {
     );
     expect(degraded.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
 
-    const tpn = await system.thinPoolNode(POOL);
+    const tpn = await ctx.system.thinPoolNode(POOL);
     expect(tpn?.status?.phase).toBe('Failed');
     expect(tpn?.status?.devices).toEqual([
       { path: disk.byIdPath, sizeBytes: disk.sizeBytes, state: 'Refused' },
     ]);
     expect(tpn?.status?.excludedDevices?.[0]?.reason).toMatch(/has an ext4 signature \(filesystem\)/);
     const warning = await waitFor(
-      async () => (await system.events('ThinPool', POOL)).find((e) => e.reason === 'DeviceHasFilesystem'),
+      async () => (await ctx.system.events('ThinPool', POOL)).find((e) => e.reason === 'DeviceHasFilesystem'),
       'the DeviceHasFilesystem Event',
     );
     expect(warning.type).toBe('Warning');
     expect(warning.message).toMatch(/^Refused .*ext4/);
-    expect((await system.events('Node', VM_NODE)).some((e) => e.reason === 'DeviceHasFilesystem')).toBe(true);
+    expect((await ctx.system.events('Node', VM_NODE)).some((e) => e.reason === 'DeviceHasFilesystem')).toBe(
+      true,
+    );
 
     // A few more reconciles: the refusal holds, the Event is not repeated, nothing is touched.
-    const agent = system.kubelet.agent(POOL);
+    const agent = ctx.system.kubelet.agent(POOL);
     const lastReconcile = async () =>
       metricValue((await agent.get('/metrics')).body, 'thinpool_agent_last_reconcile_timestamp_seconds');
     for (let i = 0; i < 2; i++) {
@@ -71,7 +62,7 @@ describeVm('system: a device with a filesystem', () => {
       await waitFor(async () => (await lastReconcile())! > before!, 'another reconcile of the agent');
     }
     expect(agent.completedCommands()).toEqual([]);
-    const warnings = (await system.events('ThinPool', POOL)).filter(
+    const warnings = (await ctx.system.events('ThinPool', POOL)).filter(
       (e) => e.reason === 'DeviceHasFilesystem',
     );
     expect(warnings).toHaveLength(1);

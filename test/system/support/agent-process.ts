@@ -43,7 +43,7 @@ export class AgentProcess {
     this.child = spawn(TSX, [LAUNCHER, 'run', ...options.args], {
       cwd: REPO_DIR,
       env: { ...process.env, LOG_LEVEL: 'info', ...options.env, THINPOOL_VM_SOCKET: options.vmSocket },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let resolvePort!: (port: number) => void;
     let rejectPort!: (err: Error) => void;
@@ -95,10 +95,16 @@ export class AgentProcess {
     if (this.running) this.child.kill(signal);
   }
 
-  /** SIGTERM, then waits for the exit. */
-  async stop(): Promise<number | null> {
+  /** SIGTERM, then waits for the exit; with `killAfterMs`, SIGKILL when it has not exited by then. */
+  async stop(killAfterMs?: number): Promise<number | null> {
     this.kill('SIGTERM');
-    return this.exited;
+    if (killAfterMs === undefined) return this.exited;
+    const timer = setTimeout(() => this.kill('SIGKILL'), killAfterMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** GETs one of the agent's endpoints. */

@@ -121,11 +121,11 @@ export class NodeKubelet {
     if (pod) pod.held = false;
   }
 
-  /** Stops every agent and the sync loop; the pods stay in the API (the node went away). */
+  /** Stops every agent (SIGKILL after 20 s) and the sync loop; the pods stay in the API (the node went away). */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;
-    await Promise.all([...this.pods.values()].map((pod) => pod.process?.stop()));
+    await Promise.all([...this.pods.values()].map((pod) => pod.process?.stop(20_000)));
   }
 
   private async sync(): Promise<void> {

@@ -1,14 +1,24 @@
 import { mkdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { afterAll, beforeAll, jest } from '@jest/globals';
 import { execa } from 'execa';
 import winston from 'winston';
+import { stringify } from 'yaml';
 import type { ThinPool, ThinPoolNode } from '../../../api/v1alpha1/types.js';
 import type { EventObject } from '../../../operator/controller/kube-types.js';
 import { DEFAULT_SETTINGS } from '../../../operator/controller/settings.js';
 import { Operator } from '../../../operator/operator.js';
 import { isNotFound, KubeClient } from '../../../operator/runtime/kube-client.js';
-import { startApiServer, type RunningApiServer } from '../../support/kube-apiserver/index.js';
+import {
+  kubeconfigDocument,
+  startApiServer,
+  type RunningApiServer,
+} from '../../support/kube-apiserver/index.js';
 import { toolPath } from '../../tools/tools.js';
+import { connectVm, type GuestVm } from '../../vm/guest-host.js';
+import { VM_TEST_TIMEOUT_MS } from '../../vm/guest.js';
+import { removeStaleLvmLinks } from './guest.js';
 import { REPO_DIR } from './agent-process.js';
 import { NodeKubelet } from './node-kubelet.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -87,7 +97,8 @@ export class SystemUnderTest {
   static async start(options: SystemOptions): Promise<SystemUnderTest> {
     const vmSocket = options.vmSocket ?? process.env.THINPOOL_VM_SOCKET;
     if (!vmSocket) throw new Error('No VM broker socket (THINPOOL_VM_SOCKET)');
-    const logDir = path.join(REPO_DIR, 'test-results', 'system', options.name);
+    // One directory per run: several runs of the suite may share the checkout.
+    const logDir = path.join(REPO_DIR, 'test-results', 'system', `${options.name}-${process.pid}`);
     mkdirSync(logDir, { recursive: true });
     const api = await startApiServer({ crdDir: path.join(REPO_DIR, 'crds') });
     const kubeconfig = path.join(logDir, 'kubeconfig');
@@ -99,15 +110,7 @@ export class SystemUnderTest {
       proxy = new TcpProxy(url.hostname, Number(url.port));
       await proxy.listen();
       agentKubeconfig = path.join(logDir, 'agent-kubeconfig');
-      await api.writeKubeconfig(agentKubeconfig);
-      await execa(toolPath('kubectl'), [
-        '--kubeconfig',
-        agentKubeconfig,
-        'config',
-        'set-cluster',
-        'emulator',
-        `--server=${proxy.url}`,
-      ]);
+      await writeFile(agentKubeconfig, stringify(kubeconfigDocument(proxy.url)), { mode: 0o600 });
     }
     const client = new KubeClient(api.kubeConfig());
     await client.create('/api/v1/namespaces', {
@@ -212,4 +215,46 @@ export class SystemUnderTest {
       throw err;
     }
   }
+}
+
+/** The VM and the system of a system test file (see {@link useSystem}). */
+export interface SystemHandle {
+  readonly vm: GuestVm;
+  readonly system: SystemUnderTest;
+}
+
+/**
+ * The VM (with its lease) and a fresh system for the enclosing suite, in one `beforeAll` and one `afterAll`
+ * so the order is certain: the guest is reset before the system starts, and the agents are stopped before
+ * the lease goes to the next test file (an agent left running would rebuild its pool in the next file's VM).
+ */
+export function useSystem(options: Omit<SystemOptions, 'vmSocket'>): SystemHandle {
+  let vm: GuestVm | undefined;
+  let system: SystemUnderTest | undefined;
+  jest.setTimeout(VM_TEST_TIMEOUT_MS);
+  beforeAll(async () => {
+    vm = await connectVm();
+    await vm.acquire();
+    await vm.reset();
+    await removeStaleLvmLinks(vm);
+    system = await SystemUnderTest.start(options);
+  });
+  afterAll(async () => {
+    try {
+      await system?.stop();
+    } finally {
+      await vm?.release();
+      await vm?.close();
+    }
+  });
+  return {
+    get vm(): GuestVm {
+      if (!vm) throw new Error('useSystem(): the VM is only available inside tests and hooks');
+      return vm;
+    },
+    get system(): SystemUnderTest {
+      if (!system) throw new Error('useSystem(): the system is only available inside tests and hooks');
+      return system;
+    },
+  };
 }
