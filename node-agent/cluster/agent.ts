@@ -19,7 +19,7 @@ import { poolGauges, type AgentMetrics } from '../metrics/agent-metrics.js';
 import { plan } from '../plan/plan.js';
 import { reconcileRuntime } from '../runtime/index.js';
 import { DmEventWatcher, thinPoolTargetDevice } from './dm-event-watcher.js';
-import { BackloggedEventRecorder, type EventTarget } from './event-recorder.js';
+import { BackloggedEventRecorder, isTransient, type EventTarget } from './event-recorder.js';
 import { GatedHost } from './gated-host.js';
 import { NODE_PATH, THINPOOL_PATH } from './kube-paths.js';
 import {
@@ -200,7 +200,8 @@ export class ThinPoolAgent {
     }
     this.thinPools.start();
     this.nodes.start();
-    this.loop = this.run();
+    // The first reconcile needs both: the spec, and the Node (Event target, whether this node matches).
+    this.loop = Promise.all([this.thinPools.waitForSync(), this.nodes.waitForSync()]).then(() => this.run());
   }
 
   /** Asks for a reconcile now (coalesced with any already pending). */
@@ -445,7 +446,7 @@ export class ThinPoolAgent {
         thinPoolNode: this.writer.name,
         err: describeError(err),
       });
-      this.noteApi(false);
+      if (isTransient(err)) this.noteApi(false);
       return undefined;
     }
   }

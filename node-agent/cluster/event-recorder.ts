@@ -65,7 +65,7 @@ function timestamp(date: Date): string {
 }
 
 /** True for errors worth retrying: no answer, a server error, throttling or a timeout. */
-function isTransient(err: unknown): boolean {
+export function isTransient(err: unknown): boolean {
   const code = httpStatusOf(err);
   return code === undefined || code >= 500 || code === 429 || code === 408;
 }
