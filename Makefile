@@ -46,7 +46,11 @@ test-setup: deps ## Install the VM's apt packages and guest kernel, and fetch he
 .PHONY: test
 test: lint test-setup ## Run every test: lint, typecheck, unit, API emulator, chart, and the real-kernel (VM) suites
 	@mkdir -p $(RESULTS)
-	$(JEST) --json --outputFile=$(RESULTS)/jest.json
+	$(JEST) --forceExit --json --outputFile=$(RESULTS)/jest.json
+
+.PHONY: test-vm
+test-vm: deps test-setup ## Only the real-kernel suites (one VM for the run)
+	$(JEST) --selectProjects vm --forceExit
 
 .PHONY: bench
 bench: build test-setup ## Run every benchmark under bench/ and write BENCHMARKS.md (takes many minutes)

@@ -24,7 +24,6 @@ export default {
       testMatch: ['<rootDir>/test/**/*.vm.test.ts'],
       globalSetup: '<rootDir>/test/vm/jest-global-setup.ts',
       globalTeardown: '<rootDir>/test/vm/jest-global-teardown.ts',
-      testTimeout: 600000,
     },
   ],
 };
