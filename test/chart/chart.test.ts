@@ -328,6 +328,13 @@ describe('helm template with the default values', () => {
     expect(flag(operatorContainer(other), 'agent-service-account')).toBe('storage-thinpool-operator-agent');
   });
 
+  it('caps the operator heap at the measured 160 MiB by default, and leaves it to Node with 0', async () => {
+    const heap = (objects: RenderedObject[]) =>
+      operatorContainer(objects).env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+    expect(heap(await renderChart())).toBe('--max-old-space-size=160');
+    expect(heap(await renderChart({ set: { 'operator.maxHeapMiB': '0' } }))).toBeUndefined();
+  });
+
   it('turns leader election off only when asked', async () => {
     const single = await renderChart({ set: { 'operator.leaderElection': 'false' } });
     expect(flag(operatorContainer(single), 'leader-elect')).toBe('false');
