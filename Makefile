@@ -14,6 +14,10 @@ help: ## Show this help
 .PHONY: deps
 deps: node_modules/.package-lock.json ## Install npm dependencies (npm ci) when the lockfile changed
 
+.PHONY: demo
+demo: deps test-setup ## The main job on the embedded default: VM + API emulator + operator + agent, a loop-lvm ThinPool to Ready
+	npx tsx demo/run-demo.ts
+
 .PHONY: build
 build: deps ## Compile TypeScript into dist/
 	npx tsc -p tsconfig.json
