@@ -12,8 +12,9 @@ import { Informer, type InformerOptions } from '../../operator/runtime/informer.
 import { describeError, type KubeClient } from '../../operator/runtime/kube-client.js';
 import type { KubeObject } from '../../operator/runtime/kube-object.js';
 import { SpecError, toAgentSpec, type AgentSpec } from '../agent-spec.js';
-import { ThinPoolEngine, type RunReport } from '../engine.js';
+import type { RunReport } from '../engine.js';
 import type { Host } from '../host/host.js';
+import type { Observed } from '../observe/observed.js';
 import { LoggedHost } from '../host/logged-host.js';
 import { poolGauges, type AgentMetrics } from '../metrics/agent-metrics.js';
 import { plan } from '../plan/plan.js';
@@ -21,6 +22,7 @@ import { reconcileRuntime } from '../runtime/index.js';
 import { DmEventWatcher, thinPoolTargetDevice } from './dm-event-watcher.js';
 import { BackloggedEventRecorder, isTransient, type EventTarget } from './event-recorder.js';
 import { GatedHost } from './gated-host.js';
+import { parseThinPoolStatus, PrimedEngine, withKernelUsage } from './kernel-usage.js';
 import { NODE_PATH, THINPOOL_PATH } from './kube-paths.js';
 import {
   agentStatus,
@@ -98,7 +100,10 @@ export class ThinPoolAgent {
   private readonly now: () => Date;
   private readonly intervalMs: number;
   private readonly heartbeatMs: number;
-  private engine?: ThinPoolEngine;
+  private engine?: PrimedEngine;
+  /** The last full observation of an apply run, the base of the fast path after a device-mapper event. */
+  private lastObserved?: { observed: Observed; atMs: number };
+  private dmDevice?: string;
   private engineSpec = '';
   private previous?: ThinPoolNodeStatus;
   private standingKeys = new Set<string>();
@@ -177,7 +182,14 @@ export class ThinPoolAgent {
       now: this.now,
     });
     if (options.dmEvents ?? true) {
-      this.watcher = new DmEventWatcher({ host: options.host, log, onEvent: () => this.trigger('dm-event') });
+      this.watcher = new DmEventWatcher({
+        host: options.host,
+        log,
+        onEvent: (device) => {
+          this.dmDevice = device;
+          this.trigger('dm-event');
+        },
+      });
     }
   }
 
@@ -276,7 +288,15 @@ export class ThinPoolAgent {
     this.gate.beforeMutation = kind === 'apply' ? () => this.markProvisioning(thinPool) : undefined;
     let report: RunReport;
     let runtime: RuntimePart | undefined;
+    let primed = false;
     try {
+      if (
+        kind === 'apply' &&
+        triggers.includes('dm-event') &&
+        triggers.every((t) => t === 'dm-event' || t === 'interval')
+      ) {
+        primed = await this.primeFromKernel(engine, spec);
+      }
       report = await this.runEngine(kind, engine, spec);
       if (!this.stopping) runtime = await this.reconcileRuntime(kind, thinPool, spec, report);
     } catch (err) {
@@ -323,6 +343,11 @@ export class ThinPoolAgent {
 
     this.ready = report.outcome !== 'failed';
     this.notReadyReason = report.failure?.message ?? '';
+    // Only a full observation (or one taken after an action) is a base for the fast path, so a pool that
+    // raises events all the time is still observed in full at least every other interval.
+    if (kind !== 'apply' || report.failure) this.lastObserved = undefined;
+    else if (!primed || report.executed.length > 0)
+      this.lastObserved = { observed: report.observed, atMs: now.getTime() };
     if (kind === 'apply' || kind === 'paused')
       this.watcher?.watch(thinPoolTargetDevice(spec, report.observed));
     else this.watcher?.watch(undefined);
@@ -343,10 +368,11 @@ export class ThinPoolAgent {
     }
   }
 
-  private engineFor(spec: AgentSpec): ThinPoolEngine {
+  private engineFor(spec: AgentSpec): PrimedEngine {
     const key = JSON.stringify(spec);
     if (this.engine && key === this.engineSpec) return this.engine;
-    const next = new ThinPoolEngine({ host: this.host, spec, log: this.options.log, now: this.now });
+    this.lastObserved = undefined;
+    const next = new PrimedEngine({ host: this.host, spec, log: this.options.log, now: this.now });
     if (this.engine) Object.assign(next.memory, this.engine.memory);
     else if (this.previous?.lastExtension) next.memory.lastExtension = this.previous.lastExtension;
     this.engine = next;
@@ -354,7 +380,31 @@ export class ThinPoolAgent {
     return next;
   }
 
-  private async runEngine(kind: RunKind, engine: ThinPoolEngine, spec: AgentSpec): Promise<RunReport> {
+  /**
+   * After a device-mapper event, starts the run from the last observation and the kernel's current use of
+   * the pool (one `dmsetup status`) instead of a full round of LVM reports, so an extension starts as soon as
+   * dmeventd's would. Falls back to a full observation when the last one is old or the status unreadable.
+   */
+  private async primeFromKernel(engine: PrimedEngine, spec: AgentSpec): Promise<boolean> {
+    const last = this.lastObserved;
+    const device = this.dmDevice;
+    if (!last || !device || this.now().getTime() - last.atMs > 2 * this.intervalMs) return false;
+    try {
+      const { stdout } = await this.options.host.run(['dmsetup', 'status', device]);
+      const status = parseThinPoolStatus(stdout);
+      if (!status) return false;
+      engine.prime(withKernelUsage(spec, last.observed, status));
+      return true;
+    } catch (err) {
+      this.options.log.debug('Failed to read thin pool status from device-mapper', {
+        device,
+        err: describeError(err),
+      });
+      return false;
+    }
+  }
+
+  private async runEngine(kind: RunKind, engine: PrimedEngine, spec: AgentSpec): Promise<RunReport> {
     switch (kind) {
       case 'apply':
         return engine.apply();
@@ -418,7 +468,7 @@ export class ThinPoolAgent {
   private async writeStatus(
     thinPool: ThinPool,
     status: ThinPoolNodeStatus,
-    engine: ThinPoolEngine | undefined,
+    engine: PrimedEngine | undefined,
     now: Date,
   ): Promise<WriteReason | undefined> {
     const samples = engine?.memory.samples ?? [];

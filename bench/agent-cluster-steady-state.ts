@@ -1,0 +1,149 @@
+/**
+ * The in-cluster agent in steady state at its default settings (10 s interval, 10 min heartbeat): CPU per
+ * hour and resident memory of the `thinpool-agent run` process, its API requests per hour while nothing
+ * changes, and the latency of a `/metrics` scrape.
+ *
+ *   npx tsx bench/agent-cluster-steady-state.ts [minutes] [scrapes]   (THINPOOL_VM_SOCKET: a running test VM)
+ *
+ * The agent runs as its own process (the product's `run` code, with the VM guest as its node, as in the
+ * system tests) against the API emulator, on a ready direct-lvm pool. CPU is the process's user+system
+ * time over the window (its LVM commands run in the guest and are not counted here; bench/agent-observe.ts
+ * measures one observation). Prints a markdown table.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ThinPoolNode } from '../api/v1alpha1/types.js';
+import { KubeClient } from '../operator/runtime/kube-client.js';
+import { startApiServer } from '../test/support/kube-apiserver/index.js';
+import { AgentProcess, metricValue } from '../test/system/support/agent-process.js';
+import { removeStaleLvmLinks } from '../test/system/support/guest.js';
+import { waitFor } from '../test/system/support/system.js';
+import type { OwnedVm } from '../test/vm/vm.js';
+import { benchGuest, median } from './agent-vm.js';
+
+const minutes = Number(process.argv[2] ?? 5);
+const scrapes = Number(process.argv[3] ?? 2000);
+const CLOCK_TICKS = 100;
+
+/** The process and its descendants (the tsx launcher starts node as a child). */
+function processTree(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++)
+    for (const [pid, ppid] of parents) if (ppid === tree[i]) tree.push(pid);
+  return tree;
+}
+
+/** User+system CPU seconds of a set of processes. */
+function cpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/** VmRSS and VmHWM (peak) in MiB of the largest process of a set. */
+function memoryMiB(pids: readonly number[]): { rss: number; peak: number } {
+  let best = { rss: 0, peak: 0 };
+  for (const pid of pids) {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    if (kib('VmRSS') > best.rss * 1024) best = { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+  }
+  return best;
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const { vm, done } = await benchGuest();
+const api = await startApiServer({ crdDir: 'crds' });
+let agent: AgentProcess | undefined;
+try {
+  await vm.reset();
+  await removeStaleLvmLinks(vm);
+  const dir = mkdtempSync(path.join(tmpdir(), 'thinpool-bench-'));
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  await api.writeKubeconfig(kubeconfig);
+  const client = new KubeClient(api.kubeConfig());
+  await client.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'bench' } });
+  await client.create('/apis/thinpool.dev/v1alpha1/thinpools', {
+    apiVersion: 'thinpool.dev/v1alpha1',
+    kind: 'ThinPool',
+    metadata: { name: 'docker' },
+    spec: { devices: [{ path: vm.disk('disk2').byIdPath }], dataPercent: 25 },
+  });
+  agent = AgentProcess.start({
+    env: { NODE_NAME: 'bench', THINPOOL_NAME: 'docker' },
+    args: ['--kubeconfig', kubeconfig, '--metrics-bind-address', '127.0.0.1:0'],
+    vmSocket: (vm as Partial<OwnedVm>).socketPath ?? process.env.THINPOOL_VM_SOCKET ?? '',
+    logFile: path.join(dir, 'agent.log'),
+  });
+  await waitFor(async () => {
+    const tpn = await client
+      .get<ThinPoolNode>('/apis/thinpool.dev/v1alpha1/thinpoolnodes/docker.bench')
+      .catch(() => undefined);
+    return tpn?.status?.phase === 'Ready';
+  }, 'the pool to be Ready');
+  // Let the creation settle (its Events, the first usage write) before the window.
+  await new Promise((resolve) => setTimeout(resolve, 30_000));
+
+  const pids = processTree(agent.pid!);
+  const lastReconcile = async () =>
+    metricValue((await agent!.get('/metrics')).body, 'thinpool_agent_last_reconcile_timestamp_seconds')!;
+  api.requestLog.reset();
+  const cpuBefore = cpuSeconds(pids);
+  const reconcileBefore = await lastReconcile();
+  const started = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, minutes * 60_000));
+  const windowSeconds = (Date.now() - started) / 1000;
+  const cpu = cpuSeconds(pids) - cpuBefore;
+  const reconcileAfter = await lastReconcile();
+  const requests = api.requestLog.entries();
+  const memory = memoryMiB(pids);
+
+  const latencies: number[] = [];
+  for (let i = 0; i < scrapes; i++) {
+    const t = performance.now();
+    const { status } = await agent.get('/metrics');
+    latencies.push(performance.now() - t);
+    if (status !== 200) throw new Error(`/metrics answered ${status}`);
+  }
+
+  const perHour = (n: number) => Math.round((n * 3600) / windowSeconds);
+  const writes = requests.filter((r) => !['get', 'list', 'watch'].includes(r.verb)).length;
+  process.stdout.write(
+    [
+      `Window ${minutes} min at the default interval (10 s) and heartbeat (10 min), pool Ready and idle.`,
+      '',
+      '| measure | value |',
+      '|---|---|',
+      `| agent CPU per hour (user+system, extrapolated from the window) | ${((cpu * 3600) / windowSeconds).toFixed(1)} s (${((cpu / windowSeconds) * 100).toFixed(2)}% of one core) |`,
+      `| agent RSS at the end / peak | ${memory.rss.toFixed(1)} MiB / ${memory.peak.toFixed(1)} MiB |`,
+      `| reconciles seen (last reconcile advanced) | ${reconcileAfter > reconcileBefore ? 'yes' : 'no'}, every ~10 s |`,
+      `| API requests per hour, all / writes | ${perHour(requests.length)} / ${perHour(writes)} |`,
+      `| /metrics scrape over HTTP, ${scrapes} sequential: p50 / p99 / max | ${median(latencies).toFixed(2)} ms / ${percentile(latencies, 99).toFixed(2)} ms / ${Math.max(...latencies).toFixed(2)} ms |`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await agent?.stop(20_000);
+  await api.stop();
+  await vm.reset().catch(() => undefined);
+  await done();
+}
