@@ -19,7 +19,7 @@ import { KubeClient } from '../operator/runtime/kube-client.js';
 import { loadKubeConfig } from '../node-agent/cluster/run.js';
 import { metricValue } from '../test/system/support/agent-process.js';
 import { NodeKubelet } from '../test/system/support/node-kubelet.js';
-import { waitFor } from '../test/system/support/system.js';
+import { waitFor } from '../test/system/support/wait.js';
 import { toolPath } from '../test/tools/tools.js';
 import { startVm, type OwnedVm } from '../test/vm/vm.js';
 

@@ -21,7 +21,10 @@ import { VM_TEST_TIMEOUT_MS } from '../../vm/guest.js';
 import { removeStaleLvmLinks } from './guest.js';
 import { REPO_DIR } from './agent-process.js';
 import { NodeKubelet } from './node-kubelet.js';
+import { waitFor } from './wait.js';
 import { TcpProxy } from './tcp-proxy.js';
+
+export { waitFor } from './wait.js';
 
 /** Namespace of the operator's agent DaemonSets in the system tests. */
 export const SYSTEM_NAMESPACE = 'thinpool-system';
@@ -41,31 +44,6 @@ export interface SystemOptions {
   agentArgs?: string[];
   /** Put a cuttable TCP proxy between the agents and the API server. */
   proxy?: boolean;
-}
-
-/** Polls `check` every `everyMs` until it returns something truthy; throws naming `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  what: string,
-  timeoutMs = 180_000,
-  everyMs = 500,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== null && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
 }
 
 function fileLogger(file: string): winston.Logger {
