@@ -3,7 +3,10 @@ import {
   validateTimings,
   type LeaderElectionTimings,
 } from './runtime/leader-election.js';
+import { FlagReader, parseBindAddress } from '../common/flags.js';
 import { DEFAULT_SETTINGS, type OperatorSettings } from './controller/settings.js';
+
+export { parseBindAddress, parseDuration } from '../common/flags.js';
 
 /** Everything `thinpool-operator` takes from its command line and environment. */
 export interface OperatorFlags {
@@ -51,27 +54,6 @@ Flags:
   -h, --help                         show this help
 `;
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses a Go-style duration ("500ms", "15s", "1m30s", "2h") into milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return undefined;
-  let total = 0;
-  for (const [, value, , unit] of text.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g))
-    total += Number(value) * UNITS[unit];
-  return total;
-}
-
-/** Splits a bind address (":8080", "127.0.0.1:8080") into host and port; "0" means disabled. */
-export function parseBindAddress(text: string): { host: string; port: number } | 'disabled' | undefined {
-  if (text === '0') return 'disabled';
-  const match = /^(.*):(\d{1,5})$/.exec(text);
-  if (!match) return undefined;
-  const port = Number(match[2]);
-  if (port > 65535) return undefined;
-  return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
-}
-
 const BOOLEAN_FLAGS = new Set(['help', 'leader-elect']);
 
 /** Parses `argv` (without the program) and the environment. */
@@ -79,46 +61,11 @@ export function parseFlags(
   argv: readonly string[],
   env: Record<string, string | undefined> = {},
 ): ParsedFlags {
-  const values = new Map<string, string>();
-  const errors: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '-h') {
-      values.set('help', 'true');
-      continue;
-    }
-    const match = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
-    if (!match) {
-      errors.push(`unexpected argument "${arg}"`);
-      continue;
-    }
-    const [, name, inline] = match;
-    if (inline !== undefined) values.set(name, inline);
-    else if (BOOLEAN_FLAGS.has(name)) values.set(name, 'true');
-    else if (i + 1 < argv.length) values.set(name, argv[++i]);
-    else errors.push(`flag --${name} needs a value`);
-  }
-  const take = (name: string): string | undefined => {
-    const value = values.get(name);
-    values.delete(name);
-    return value;
-  };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const value = take(name);
-    if (value === undefined) return fallback;
-    if (value === 'true' || value === '1') return true;
-    if (value === 'false' || value === '0') return false;
-    errors.push(`--${name}: Invalid value "${value}": must be true or false`);
-    return fallback;
-  };
-  const duration = (name: string, fallbackMs: number): number => {
-    const value = take(name);
-    if (value === undefined) return fallbackMs;
-    const ms = parseDuration(value);
-    if (ms === undefined)
-      errors.push(`--${name}: Invalid value "${value}": must be a duration such as 15s or 1m30s`);
-    return ms ?? fallbackMs;
-  };
+  const flags = new FlagReader(argv, BOOLEAN_FLAGS);
+  const { errors } = flags;
+  const take = (name: string) => flags.take(name);
+  const bool = (name: string, fallback: boolean) => flags.bool(name, fallback);
+  const duration = (name: string, fallbackMs: number) => flags.duration(name, fallbackMs);
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const value = take(name);
     if (value === undefined) return fallback;
@@ -168,7 +115,7 @@ export function parseFlags(
   };
   const leaderElect = bool('leader-elect', true);
   if (leaderElect) errors.push(...validateTimings(timings).map((p) => `leader election: ${p}`));
-  const flags: OperatorFlags = {
+  const parsed: OperatorFlags = {
     help,
     kubeconfig,
     settings,
@@ -181,6 +128,6 @@ export function parseFlags(
     batchPeriodMs: duration('status-batch-period', 200),
     shutdownTimeoutMs: duration('shutdown-timeout', 25_000),
   };
-  for (const name of values.keys()) errors.push(`unknown flag --${name}`);
-  return errors.length > 0 && !help ? { ok: false, errors } : { ok: true, flags };
+  flags.reportUnknown();
+  return errors.length > 0 && !help ? { ok: false, errors } : { ok: true, flags: parsed };
 }

@@ -1,4 +1,4 @@
-import { parseBindAddress, parseDuration } from '../../operator/flags.js';
+import { FlagReader, parseBindAddress } from '../../common/flags.js';
 
 /** Settings of `thinpool-agent run`, from its flags and the environment the DaemonSet gives it. */
 export interface RunOptions {
@@ -66,50 +66,12 @@ export function parseRunArgs(
   argv: readonly string[],
   env: Record<string, string | undefined>,
 ): ParsedRunOptions {
-  const values = new Map<string, string>();
-  const errors: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-h') {
-      values.set('help', 'true');
-      continue;
-    }
-    const match = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
-    if (!match) {
-      errors.push(`unexpected argument "${arg}"`);
-      continue;
-    }
-    const [, name, inline] = match;
-    if (inline !== undefined) values.set(name!, inline);
-    else if (BOOLEAN_FLAGS.has(name!)) values.set(name!, 'true');
-    else if (i + 1 < argv.length) values.set(name!, argv[++i]!);
-    else errors.push(`flag --${name} needs a value`);
-  }
-  const take = (name: string): string | undefined => {
-    const value = values.get(name);
-    values.delete(name);
-    return value;
-  };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const value = take(name);
-    if (value === undefined) return fallback;
-    if (value === 'true' || value === '1') return true;
-    if (value === 'false' || value === '0') return false;
-    errors.push(`--${name}: Invalid value "${value}": must be true or false`);
-    return fallback;
-  };
-  const duration = (name: string, fallbackMs: number, minMs: number): number => {
-    const value = take(name);
-    if (value === undefined) return fallbackMs;
-    const ms = parseDuration(value);
-    if (ms === undefined || ms < minMs) {
-      errors.push(
-        `--${name}: Invalid value "${value}": must be a duration of at least ${minMs} ms, such as 10s`,
-      );
-      return fallbackMs;
-    }
-    return ms;
-  };
+  const flags = new FlagReader(argv, BOOLEAN_FLAGS);
+  const { errors } = flags;
+  const take = (name: string) => flags.take(name);
+  const bool = (name: string, fallback: boolean) => flags.bool(name, fallback);
+  const duration = (name: string, fallbackMs: number, minMs: number) =>
+    flags.duration(name, fallbackMs, minMs);
 
   const help = bool('help', false);
   const kubeconfig = take('kubeconfig');
@@ -150,7 +112,7 @@ export function parseRunArgs(
     dmEvents: bool('dm-events', true),
     shutdownTimeoutMs: duration('shutdown-timeout', 110_000, 1000),
   };
-  for (const name of values.keys()) errors.push(`unknown flag --${name}`);
+  flags.reportUnknown();
   if (help) return { ok: true, options };
   return errors.length > 0 ? { ok: false, errors } : { ok: true, options };
 }
