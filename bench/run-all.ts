@@ -49,6 +49,20 @@ const BENCHES: Bench[] = [
     claim: 'one observation costs one round of LVM reports; agent RSS under 80 MB',
   },
   {
+    name: 'agent-steady-state',
+    script: 'bench/agent-cluster-steady-state.ts',
+    args: [],
+    title: 'Agent in the cluster: steady state (issue 7)',
+    claim: 'CPU per hour and RSS at the default interval; a scrape served in under 5 ms p99',
+  },
+  {
+    name: 'agent-fill-reaction',
+    script: 'bench/agent-cluster-fill-reaction.ts',
+    args: [],
+    title: 'Agent vs dmeventd: reaction to a filling pool (issue 7)',
+    claim: 'time from crossing the threshold to the extension, agent vs dmeventd side by side, target under 1 s',
+  },
+  {
     name: 'operator',
     script: 'bench/operator-bench.ts',
     args: [],
