@@ -60,7 +60,8 @@ const BENCHES: Bench[] = [
     script: 'bench/agent-cluster-fill-reaction.ts',
     args: [],
     title: 'Agent vs dmeventd: reaction to a filling pool (issue 7)',
-    claim: 'time from crossing the threshold to the extension, agent vs dmeventd side by side, target under 1 s',
+    claim:
+      'time from crossing the threshold to the extension, agent vs dmeventd side by side, target under 1 s',
   },
   {
     name: 'operator',
