@@ -5,15 +5,24 @@
  *
  *   npx tsx bench/agent-cluster-steady-state.ts [minutes] [scrapes]   (THINPOOL_VM_SOCKET: a running test VM)
  *
- * The agent runs as its own process (the product's `run` code, with the VM guest as its node, as in the
- * system tests) against the API emulator, on a ready direct-lvm pool. CPU is the process's user+system
- * time over the window (its LVM commands run in the guest and are not counted here; bench/agent-observe.ts
- * measures one observation). Prints a markdown table.
+ * The agent runs as its own process, compiled to JavaScript and run by plain `node` as in the image (the
+ * product's `run` code with the VM guest as its node: test/system/support/agent-main.ts, compiled into
+ * test-results/bench-build/), against the API emulator, on a ready direct-lvm pool. CPU is the process's
+ * user+system time over the window (its LVM commands run in the guest and are not counted here;
+ * bench/agent-observe.ts measures one observation). Scrapes go over HTTP with keep-alive, one at a time;
+ * the render time of the registry alone is measured in this process on the same series. Prints a markdown
+ * table.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import type { ThinPoolNode } from '../api/v1alpha1/types.js';
+import { AgentMetrics, poolGauges } from '../node-agent/metrics/agent-metrics.js';
+import { toAgentSpec } from '../node-agent/agent-spec.js';
+import { observe } from '../node-agent/observe/observe.js';
+import { thinPoolSpec } from '../test/agent/support/fixtures.js';
 import { KubeClient } from '../operator/runtime/kube-client.js';
 import { startApiServer } from '../test/support/kube-apiserver/index.js';
 import { AgentProcess, metricValue } from '../test/system/support/agent-process.js';
@@ -66,6 +75,53 @@ function memoryMiB(pids: readonly number[]): { rss: number; peak: number } {
   return best;
 }
 
+const BUILD = 'test-results/bench-build';
+
+/** Compiles the launcher and everything it imports, for plain `node` (no tsx in the measured process). */
+async function compileLauncher(): Promise<string> {
+  rmSync(BUILD, { recursive: true, force: true });
+  await execa('npx', [
+    'tsc',
+    '--strict',
+    '--outDir',
+    BUILD,
+    '--rootDir',
+    '.',
+    '--module',
+    'NodeNext',
+    '--moduleResolution',
+    'NodeNext',
+    '--target',
+    'ES2022',
+    '--lib',
+    'ES2023',
+    '--skipLibCheck',
+    '--esModuleInterop',
+    '--resolveJsonModule',
+    '--types',
+    'node',
+    'test/system/support/agent-main.ts',
+  ]);
+  return `${BUILD}/test/system/support/agent-main.js`;
+}
+
+/** One GET over a keep-alive connection; milliseconds. */
+function timedGet(agent: http.Agent, port: number, path: string): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(performance.now() - started)
+            : reject(new Error(`${res.statusCode}`)),
+        );
+      })
+      .on('error', reject);
+  });
+}
+
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -88,7 +144,9 @@ try {
     metadata: { name: 'docker' },
     spec: { devices: [{ path: vm.disk('disk2').byIdPath }], dataPercent: 25 },
   });
+  const launcher = await compileLauncher();
   agent = AgentProcess.start({
+    launcher: ['node', launcher],
     env: { NODE_NAME: 'bench', THINPOOL_NAME: 'docker' },
     args: ['--kubeconfig', kubeconfig, '--metrics-bind-address', '127.0.0.1:0'],
     vmSocket: (vm as Partial<OwnedVm>).socketPath ?? process.env.THINPOOL_VM_SOCKET ?? '',
@@ -117,12 +175,26 @@ try {
   const requests = api.requestLog.entries();
   const memory = memoryMiB(pids);
 
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const port = await agent.port;
   const latencies: number[] = [];
+  for (let i = 0; i < scrapes; i++) latencies.push(await timedGet(keepAlive, port, '/metrics'));
+  keepAlive.destroy();
+
+  // The registry alone, on the same series (this process): what a scrape costs without HTTP.
+  const spec = toAgentSpec(
+    'docker',
+    thinPoolSpec({ devices: [{ path: vm.disk('disk2').byIdPath }], dataPercent: 25 }),
+  );
+  const registry = new AgentMetrics({ thinpool: 'docker', node: 'bench' });
+  registry.recordObservation(spec, poolGauges(spec, await observe(vm, spec)));
+  registry.recordRuntime(true);
+  registry.recordReconcile(true, new Date());
+  const renders: number[] = [];
   for (let i = 0; i < scrapes; i++) {
     const t = performance.now();
-    const { status } = await agent.get('/metrics');
-    latencies.push(performance.now() - t);
-    if (status !== 200) throw new Error(`/metrics answered ${status}`);
+    await registry.render();
+    renders.push(performance.now() - t);
   }
 
   const perHour = (n: number) => Math.round((n * 3600) / windowSeconds);
@@ -134,10 +206,11 @@ try {
       '| measure | value |',
       '|---|---|',
       `| agent CPU per hour (user+system, extrapolated from the window) | ${((cpu * 3600) / windowSeconds).toFixed(1)} s (${((cpu / windowSeconds) * 100).toFixed(2)}% of one core) |`,
-      `| agent RSS at the end / peak | ${memory.rss.toFixed(1)} MiB / ${memory.peak.toFixed(1)} MiB |`,
+      `| agent RSS at the end / peak (plain node, compiled) | ${memory.rss.toFixed(1)} MiB / ${memory.peak.toFixed(1)} MiB |`,
       `| reconciles seen (last reconcile advanced) | ${reconcileAfter > reconcileBefore ? 'yes' : 'no'}, every ~10 s |`,
       `| API requests per hour, all / writes | ${perHour(requests.length)} / ${perHour(writes)} |`,
-      `| /metrics scrape over HTTP, ${scrapes} sequential: p50 / p99 / max | ${median(latencies).toFixed(2)} ms / ${percentile(latencies, 99).toFixed(2)} ms / ${Math.max(...latencies).toFixed(2)} ms |`,
+      `| /metrics scrape over HTTP (keep-alive), ${scrapes} one after another: p50 / p99 / max | ${median(latencies).toFixed(2)} ms / ${percentile(latencies, 99).toFixed(2)} ms / ${Math.max(...latencies).toFixed(2)} ms |`,
+      `| registry render alone (same series, in process): p50 / p99 | ${median(renders).toFixed(3)} ms / ${percentile(renders, 99).toFixed(3)} ms |`,
       '',
     ].join('\n'),
   );

@@ -18,7 +18,7 @@ import { execa } from 'execa';
 import { KubeClient } from '../operator/runtime/kube-client.js';
 import { loadKubeConfig } from '../node-agent/cluster/run.js';
 import { metricValue } from '../test/system/support/agent-process.js';
-import { NodeKubelet } from '../test/system/support/node-kubelet.js';
+import { NodeKubelet, registerVmNode } from '../test/system/support/node-kubelet.js';
 import { waitFor } from '../test/system/support/wait.js';
 import { toolPath } from '../test/tools/tools.js';
 import { startVm, type OwnedVm } from '../test/vm/vm.js';
@@ -88,17 +88,7 @@ try {
   apiServer = api.child;
   say(`API emulator: ${(await api.line).slice('ready '.length)}`);
   const client = new KubeClient(loadKubeConfig(kubeconfig, {}));
-  await client.create('/api/v1/namespaces', {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: NAMESPACE },
-  });
-  const nodeLabels = { 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': nodeName };
-  await client.create('/api/v1/nodes', {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: nodeName, labels: nodeLabels },
-  });
+  const nodeLabels = await registerVmNode(client, NAMESPACE, nodeName);
   say(`Node ${nodeName} registered`);
 
   step('Starting the operator (operator/main.ts)');

@@ -1,5 +1,4 @@
 import { expect, it } from '@jest/globals';
-import { stringify } from 'yaml';
 import { describeVm } from '../vm/guest.js';
 import { metricValue } from './support/agent-process.js';
 import { disableDmeventd, guestSh, lvs } from './support/guest.js';
@@ -15,14 +14,7 @@ describeVm('system: the API server unreachable for a minute', () => {
 
   it('keeps autoextending and serving metrics, and reports the backlog when the API returns', async () => {
     const { vm } = ctx;
-    await ctx.system.apply(
-      stringify({
-        apiVersion: 'thinpool.dev/v1alpha1',
-        kind: 'ThinPool',
-        metadata: { name: POOL },
-        spec: { devices: [{ path: vm.disk('disk2').byIdPath }], dataPercent: 25 },
-      }),
-    );
+    await ctx.system.applyThinPool(POOL, { devices: [{ path: vm.disk('disk2').byIdPath }], dataPercent: 25 });
     await ctx.system.waitForCondition(POOL, 'Ready', 'True');
     await disableDmeventd(vm, 'docker/thinpool');
     await vm.run(['lvcreate', '-q', '-V', '1G', '-T', 'docker/thinpool', '-n', 'fill']);

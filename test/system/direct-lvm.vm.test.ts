@@ -105,6 +105,11 @@ describeVm('system: direct-lvm ThinPool through kubectl, operator, agent and rea
       fromBytes: before,
       toBytes: after,
     });
+    // dmeventd is gone: the status says so with a reason an admin can act on; the agent extended instead.
+    expect(tpn.status?.conditions?.find((c) => c.type === 'Monitored')).toMatchObject({
+      status: 'False',
+      reason: 'MonitoringOff',
+    });
     const extended = await waitFor(
       async () => (await ctx.system.events('ThinPool', POOL)).find((e) => e.reason === 'ExtendedThinPool'),
       'the ExtendedThinPool Event',

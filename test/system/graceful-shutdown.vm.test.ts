@@ -1,5 +1,4 @@
 import { expect, it } from '@jest/globals';
-import { stringify } from 'yaml';
 import { describeVm } from '../vm/guest.js';
 import { guestSh, lvs } from './support/guest.js';
 import { useSystem, waitFor } from './support/system.js';
@@ -10,14 +9,7 @@ describeVm('system: graceful shutdown of the agent', () => {
 
   it('waits on SIGTERM for a running LVM command to finish and never kills it mid-way', async () => {
     const { vm } = ctx;
-    await ctx.system.apply(
-      stringify({
-        apiVersion: 'thinpool.dev/v1alpha1',
-        kind: 'ThinPool',
-        metadata: { name: POOL },
-        spec: { devices: [{ path: vm.disk('disk3').byIdPath }], dataPercent: 25 },
-      }),
-    );
+    await ctx.system.applyThinPool(POOL, { devices: [{ path: vm.disk('disk3').byIdPath }], dataPercent: 25 });
     await ctx.system.waitForCondition(POOL, 'Ready', 'True');
     expect((await lvs(vm, 'docker/thinpool'))!.zero).not.toBe('zero');
     const agent = ctx.system.kubelet.agent(POOL);

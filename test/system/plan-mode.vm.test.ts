@@ -1,5 +1,4 @@
 import { expect, it } from '@jest/globals';
-import { stringify } from 'yaml';
 import { describeVm } from '../vm/guest.js';
 import { deviceWrites, lvs } from './support/guest.js';
 import { useSystem, waitFor } from './support/system.js';
@@ -12,14 +11,11 @@ describeVm('system: Plan mode', () => {
     const { vm } = ctx;
     const disk = vm.disk('disk4');
     const writesBefore = await deviceWrites(vm, disk.devicePath);
-    await ctx.system.apply(
-      stringify({
-        apiVersion: 'thinpool.dev/v1alpha1',
-        kind: 'ThinPool',
-        metadata: { name: POOL },
-        spec: { mode: 'Plan', volumeGroup: 'planvg', devices: [{ path: disk.byIdPath }] },
-      }),
-    );
+    await ctx.system.applyThinPool(POOL, {
+      mode: 'Plan',
+      volumeGroup: 'planvg',
+      devices: [{ path: disk.byIdPath }],
+    });
     const planned = await waitFor(async () => {
       const tpn = await ctx.system.thinPoolNode(POOL);
       return tpn?.status?.phase === 'Planned' ? tpn : undefined;

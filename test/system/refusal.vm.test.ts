@@ -1,5 +1,4 @@
 import { expect, it } from '@jest/globals';
-import { stringify } from 'yaml';
 import { describeVm } from '../vm/guest.js';
 import { metricValue } from './support/agent-process.js';
 import { guestSh } from './support/guest.js';
@@ -20,14 +19,7 @@ describeVm('system: a device with a filesystem', () => {
       )
     ).stdout;
 
-    await ctx.system.apply(
-      stringify({
-        apiVersion: 'thinpool.dev/v1alpha1',
-        kind: 'ThinPool',
-        metadata: { name: POOL },
-        spec: { volumeGroup: 'refusedvg', devices: [{ path: disk.byIdPath }] },
-      }),
-    );
+    await ctx.system.applyThinPool(POOL, { volumeGroup: 'refusedvg', devices: [{ path: disk.byIdPath }] });
     const degraded = await ctx.system.waitForCondition(POOL, 'Degraded', 'True', 'NodesFailed');
     expect(degraded.status?.failingNodes).toEqual([
       { node: VM_NODE, reason: 'DeviceHasFilesystem', message: expect.stringContaining('ext4') },

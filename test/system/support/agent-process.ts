@@ -22,6 +22,8 @@ export interface AgentProcessOptions {
   vmSocket: string;
   /** Every log line is appended here. */
   logFile: string;
+  /** The program and arguments that run the launcher (default: tsx on agent-main.ts). */
+  launcher?: readonly string[];
 }
 
 /**
@@ -40,7 +42,8 @@ export class AgentProcess {
 
   private constructor(options: AgentProcessOptions) {
     this.log = createWriteStream(options.logFile, { flags: 'a' });
-    this.child = spawn(TSX, [LAUNCHER, 'run', ...options.args], {
+    const [program, ...launcherArgs] = options.launcher ?? [TSX, LAUNCHER];
+    this.child = spawn(program!, [...launcherArgs, 'run', ...options.args], {
       cwd: REPO_DIR,
       env: { ...process.env, LOG_LEVEL: 'info', ...options.env, THINPOOL_VM_SOCKET: options.vmSocket },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -258,3 +258,26 @@ export class NodeKubelet {
     pod.ready = ready;
   }
 }
+
+/**
+ * Registers the VM as a Node (labelled like a kubelet would) and creates the namespace of the agent
+ * DaemonSets; returns the Node's labels.
+ */
+export async function registerVmNode(
+  client: KubeClient,
+  namespace: string,
+  nodeName: string,
+): Promise<Record<string, string>> {
+  await client.create('/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace },
+  });
+  const labels = { 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': nodeName };
+  await client.create('/api/v1/nodes', {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: nodeName, labels },
+  });
+  return labels;
+}

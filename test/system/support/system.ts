@@ -20,7 +20,7 @@ import { connectVm, type GuestVm } from '../../vm/guest-host.js';
 import { VM_TEST_TIMEOUT_MS } from '../../vm/guest.js';
 import { removeStaleLvmLinks } from './guest.js';
 import { REPO_DIR } from './agent-process.js';
-import { NodeKubelet } from './node-kubelet.js';
+import { NodeKubelet, registerVmNode } from './node-kubelet.js';
 import { waitFor } from './wait.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -91,17 +91,7 @@ export class SystemUnderTest {
       await writeFile(agentKubeconfig, stringify(kubeconfigDocument(proxy.url)), { mode: 0o600 });
     }
     const client = new KubeClient(api.kubeConfig());
-    await client.create('/api/v1/namespaces', {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: SYSTEM_NAMESPACE },
-    });
-    const nodeLabels = { 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': VM_NODE };
-    await client.create('/api/v1/nodes', {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: VM_NODE, labels: nodeLabels },
-    });
+    const nodeLabels = await registerVmNode(client, SYSTEM_NAMESPACE, VM_NODE);
     const operator = new Operator({
       kubeConfig: api.kubeConfig(),
       settings: { ...DEFAULT_SETTINGS, namespace: SYSTEM_NAMESPACE },
@@ -140,6 +130,13 @@ export class SystemUnderTest {
     const result = await this.kubectl(['apply', '-f', '-'], manifest);
     if (result.exitCode !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
     return result.stdout;
+  }
+
+  /** `kubectl apply` of a ThinPool with this name and spec. */
+  applyThinPool(name: string, spec: Record<string, unknown>): Promise<string> {
+    return this.apply(
+      stringify({ apiVersion: 'thinpool.dev/v1alpha1', kind: 'ThinPool', metadata: { name }, spec }),
+    );
   }
 
   /** The ThinPool, or `undefined` when it does not exist. */
