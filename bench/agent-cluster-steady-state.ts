@@ -208,9 +208,12 @@ try {
       `| agent CPU per hour (user+system, extrapolated from the window) | ${((cpu * 3600) / windowSeconds).toFixed(1)} s (${((cpu / windowSeconds) * 100).toFixed(2)}% of one core) |`,
       `| agent RSS at the end / peak (plain node, compiled) | ${memory.rss.toFixed(1)} MiB / ${memory.peak.toFixed(1)} MiB |`,
       `| reconciles seen (last reconcile advanced) | ${reconcileAfter > reconcileBefore ? 'yes' : 'no'}, every ~10 s |`,
-      `| API requests per hour, all / writes | ${perHour(requests.length)} / ${perHour(writes)} |`,
+      `| API requests in the window, all / writes (per hour) | ${requests.length} / ${writes} (${perHour(requests.length)} / ${perHour(writes)}) |`,
       `| /metrics scrape over HTTP (keep-alive), ${scrapes} one after another: p50 / p99 / max | ${median(latencies).toFixed(2)} ms / ${percentile(latencies, 99).toFixed(2)} ms / ${Math.max(...latencies).toFixed(2)} ms |`,
       `| registry render alone (same series, in process): p50 / p99 | ${median(renders).toFixed(3)} ms / ${percentile(renders, 99).toFixed(3)} ms |`,
+      '',
+      'By design, beyond what a short window shows: each of the two watches (ThinPool, Node) is re-opened at',
+      'its server timeout (5-10 min), and the status heartbeat is one write every 10 min (6 an hour).',
       '',
     ].join('\n'),
   );
