@@ -59,24 +59,24 @@ describe('sizes and disks', () => {
 
 describe('shares', () => {
   it('shares the host root read-only, then the repo and extra directories read-write', () => {
-    expect(planShares('/work/repo', ['/srv/results'])).toEqual([
+    expect(planShares('/home/dev/repo', ['/srv/results'])).toEqual([
       { tag: 'hostroot', hostDir: '/', readOnly: true },
-      { tag: 'rw0', hostDir: '/work/repo', readOnly: false },
+      { tag: 'rw0', hostDir: '/home/dev/repo', readOnly: false },
       { tag: 'rw1', hostDir: '/srv/results', readOnly: false },
     ]);
   });
 
   it('leaves out directories inside another read-write share', () => {
-    expect(planShares('/work/repo', ['/work/repo/test-results', '/work/repo']).map((s) => s.hostDir)).toEqual(
-      ['/', '/work/repo'],
-    );
+    expect(
+      planShares('/home/dev/repo', ['/home/dev/repo/test-results', '/home/dev/repo']).map((s) => s.hostDir),
+    ).toEqual(['/', '/home/dev/repo']);
   });
 
   it('refuses paths the kernel command line cannot carry and the host root', () => {
-    expect(() => planShares('/work/my repo', [])).toThrow(
-      "Shared directory '/work/my repo' must be an absolute path",
+    expect(() => planShares('/home/dev/my repo', [])).toThrow(
+      "Shared directory '/home/dev/my repo' must be an absolute path",
     );
-    expect(() => planShares('/work/repo', ['/'])).toThrow('The host root cannot be shared read-write');
+    expect(() => planShares('/home/dev/repo', ['/'])).toThrow('The host root cannot be shared read-write');
   });
 });
 
@@ -88,7 +88,7 @@ const files: MachineFiles = {
   fsSocket: (share) => `/tmp/vm/fs-${share.tag}.sock`,
   diskImage: (disk) => `/tmp/vm/disk-${disk.name}.img`,
 };
-const shares: ShareSpec[] = planShares('/work/repo', []);
+const shares: ShareSpec[] = planShares('/home/dev/repo', []);
 
 describe('the kernel command line', () => {
   const options = {
@@ -96,8 +96,8 @@ describe('the kernel command line', () => {
     shares,
     modules: ['loop', 'dm_mod'],
     nodePath: '/usr/bin/node',
-    agentPath: '/work/repo/test/vm/guest-agent.mjs',
-    cwd: '/work/repo',
+    agentPath: '/home/dev/repo/test/vm/guest-agent.mjs',
+    cwd: '/home/dev/repo',
     scratchDir: '/scratch',
     verbose: false,
   };
@@ -112,10 +112,10 @@ describe('the kernel command line', () => {
         'thinpool.moddir=/cache/lib/modules/6.1.0-56-cloud-amd64',
         'thinpool.modules=loop,dm_mod',
         'thinpool.node=/usr/bin/node',
-        'thinpool.agent=/work/repo/test/vm/guest-agent.mjs',
-        'thinpool.cwd=/work/repo',
+        'thinpool.agent=/home/dev/repo/test/vm/guest-agent.mjs',
+        'thinpool.cwd=/home/dev/repo',
         'thinpool.scratch=/scratch',
-        'thinpool.rw=rw0:/work/repo',
+        'thinpool.rw=rw0:/home/dev/repo',
       ]),
     );
   });
