@@ -11,6 +11,7 @@ import { POOL_INDEX, ThinPoolReconciler } from './controller/reconciler.js';
 import type { OperatorSettings } from './controller/settings.js';
 import { OperatorMetrics } from './metrics.js';
 import { systemClock, type Clock } from './runtime/clock.js';
+import type { BackoffPolicy } from './runtime/backoff.js';
 import { Controller } from './runtime/controller.js';
 import { Informer, type InformerOptions } from './runtime/informer.js';
 import { KubeClient } from './runtime/kube-client.js';
@@ -29,6 +30,10 @@ export interface InformerTuning {
   silenceGraceMs?: number;
   /** Re-deliver every ThinPool to the queue this often (default 10 min). */
   thinPoolResyncPeriodMs?: number;
+  /** Restart backoff of every informer (default 0.5 s doubling to 30 s, 20 % jitter). */
+  backoff?: BackoffPolicy;
+  /** Per-ThinPool retry backoff of the work queue (default 100 ms doubling to 60 s). */
+  queueBackoff?: BackoffPolicy;
 }
 
 /** Options of an {@link Operator}. */
@@ -157,6 +162,7 @@ export class Operator {
       relistPeriodMs: tuning.relistPeriodMs,
       watchTimeoutSeconds: tuning.watchTimeoutSeconds,
       silenceGraceMs: tuning.silenceGraceMs,
+      backoff: tuning.backoff,
     } satisfies Partial<InformerOptions<KubeObject>>;
     const ns = encodeURIComponent(settings.namespace);
     this.caches = {
@@ -202,6 +208,7 @@ export class Operator {
 
     this.queue = new WorkQueue({
       clock,
+      backoff: tuning.queueBackoff,
       hooks: {
         depth: (depth) => this.metrics.queueDepth.set(depth),
         latency: (seconds) => this.metrics.queueLatency.observe(seconds),

@@ -135,6 +135,32 @@ describe('lists, selectors, paging and faults against the emulator', () => {
     });
   });
 
+  it('replays the same injected faults for the same seed', async () => {
+    async function faultPattern(seed: number): Promise<string> {
+      const seeded = await startApiServer({ faultSeed: seed });
+      try {
+        const api = seeded.kubeConfig().makeApiClient(k8s.CoreV1Api);
+        seeded.faults.setErrorRate({ verb: 'get', resource: 'namespaces', rate: 0.5, code: 500 });
+        let pattern = '';
+        for (let i = 0; i < 40; i++) {
+          const ok = await api.readNamespace({ name: 'default' }).then(
+            () => true,
+            () => false,
+          );
+          pattern += ok ? '.' : 'x';
+        }
+        return pattern;
+      } finally {
+        await seeded.stop();
+      }
+    }
+    const first = await faultPattern(42);
+    expect(first).toMatch(/x/);
+    expect(first).toMatch(/\./);
+    expect(await faultPattern(42)).toBe(first);
+    expect(await faultPattern(43)).not.toBe(first);
+  });
+
   it('holds every request for the injected latency before answering', async () => {
     api.requestLog.reset();
     api.faults.setLatency(300);

@@ -2,6 +2,10 @@
  * A whole scenario run while the API server fails at random: 20 % of all requests answer 500 or 429,
  * watches are dropped every few hundred milliseconds and the watch cache is compacted (410 Gone). When the
  * faults stop, the operator must converge to exactly the right state.
+ *
+ * The faults come from a seeded generator (set FAULT_SEED to replay a run), and the operator's backoffs
+ * are capped at one second: with production caps (30 s informers, 60 s queue) a watch dropped every
+ * 250 ms keeps an informer asleep for most of the test, which tests the clock, not convergence.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { httpStatusOf } from '../../operator/runtime/kube-client.js';
@@ -18,8 +22,16 @@ let cluster: TestCluster;
 let operator: Operator;
 
 beforeAll(async () => {
-  cluster = await TestCluster.start();
-  operator = await cluster.startOperator({ informers: { relistPeriodMs: 0, watchTimeoutSeconds: [5, 10] } });
+  const faultSeed = Number(process.env.FAULT_SEED ?? 20261123);
+  cluster = await TestCluster.start({ faultSeed });
+  operator = await cluster.startOperator({
+    informers: {
+      relistPeriodMs: 0,
+      watchTimeoutSeconds: [5, 10],
+      backoff: { initialMs: 50, maxMs: 1000, jitter: 0.2 },
+      queueBackoff: { initialMs: 50, maxMs: 1000 },
+    },
+  });
 });
 
 afterAll(async () => {

@@ -25,6 +25,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** CRD validator (pruning, defaulting, schema and CEL); default: the project's shared validator. */
   validator?: SchemaValidator;
+  /** Seed of the injected faults' random numbers (replayable fault runs); default: Math.random. */
+  faultSeed?: number;
 }
 
 /** The project's shared CRD validator (`api/validation`), as the emulator calls it. */
@@ -90,6 +92,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ru
     retainedEvents: options.retainedEvents ?? 1000,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     validator: options.validator ?? sharedValidator,
+    faultSeed: options.faultSeed,
   });
   if (options.crdDir) {
     const crdType = server.store.mustFind('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');

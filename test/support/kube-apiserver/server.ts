@@ -64,6 +64,20 @@ export interface EmulatorSettings {
   retainedEvents: number;
   bookmarkIntervalMs: number;
   validator?: SchemaValidator;
+  /** Seed of the fault-injection random numbers, so that a faulty run can be replayed; default: Math.random. */
+  faultSeed?: number;
+}
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same sequence in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 interface RequestInfo {
@@ -143,8 +157,10 @@ export class EmulatorServer {
   private latencyMs = 0;
   private errorRules: ErrorRule[] = [];
   private address = '127.0.0.1:0';
+  private readonly faultRandom: () => number;
 
   constructor(private readonly settings: EmulatorSettings) {
+    this.faultRandom = settings.faultSeed === undefined ? Math.random : seededRandom(settings.faultSeed);
     this.store = new ClusterStore(settings.retainedEvents, settings.validator);
     startControllers(this.store);
     this.server = http.createServer((req, res) => {
@@ -237,7 +253,7 @@ export class EmulatorServer {
       (r) =>
         (!r.verb || r.verb === info.verb) &&
         (!r.resource || r.resource === info.rt.resource) &&
-        Math.random() < r.rate,
+        this.faultRandom() < r.rate,
     );
     if (fault) {
       if (fault.count !== undefined && --fault.count <= 0)
