@@ -596,7 +596,9 @@ export const thinPoolStatusSchema: JSONSchemaProps = {
   description: 'Observed state, aggregated by the operator from the ThinPoolNodes.',
   properties: {
     observedGeneration: int64('The metadata.generation this status describes.'),
-    conditions: conditions('Ready, Progressing and Degraded.'),
+    conditions: conditions(
+      'Ready, Progressing, Degraded, and RuntimeRollout (only with runtime.type docker or containerd).',
+    ),
     nodes: {
       type: 'object',
       description: 'Node counts.',
@@ -816,7 +818,8 @@ export const thinPoolNodeSchema: JSONSchemaProps = {
     },
     spec: {
       type: 'object',
-      description: 'Identity: the pool and the node. Immutable.',
+      description:
+        "Identity: the pool and the node (immutable), and the operator's permission for the node's runtime switch.",
       required: ['thinPool', 'nodeName'],
       properties: {
         thinPool: {
@@ -824,15 +827,22 @@ export const thinPoolNodeSchema: JSONSchemaProps = {
           maxLength: 63,
           pattern: DNS_LABEL_PATTERN,
           description: 'ThinPool name.',
+          'x-kubernetes-validations': [immutable('thinPool')],
         },
         nodeName: {
           type: 'string',
           maxLength: 253,
           pattern: DNS_SUBDOMAIN_PATTERN,
           description: 'Node name.',
+          'x-kubernetes-validations': [immutable('nodeName')],
+        },
+        runtimeSwitch: {
+          type: 'string',
+          enum: ['Draining', 'Allowed'],
+          description:
+            "Written by the operator's runtime rollout only. Draining: the node is being cordoned and drained, the agent waits. Allowed: the agent may switch the node's container runtime to the pool. Unset: an agent that would have to switch waits (RuntimeConfigured False, reason AwaitingRollout).",
         },
       },
-      'x-kubernetes-validations': [immutable('spec')],
     },
     status: thinPoolNodeStatusSchema,
   },

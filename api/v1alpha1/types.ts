@@ -234,10 +234,19 @@ export interface ThinPool {
   status?: ThinPoolStatus;
 }
 
-/** Identity of a ThinPoolNode. */
+/**
+ * The operator's word on a node's runtime switch (`ThinPoolNode.spec.runtimeSwitch`): `Draining` while it
+ * cordons the node and evicts its pods (the agent keeps waiting), `Allowed` once the agent may switch.
+ * Unset: the node's turn has not come; an agent that would have to switch waits (`AwaitingRollout`).
+ */
+export type RuntimeSwitch = 'Draining' | 'Allowed';
+
+/** Identity of a ThinPoolNode, and the operator's permission for its runtime switch. */
 export interface ThinPoolNodeSpec {
   thinPool: string;
   nodeName: string;
+  /** Written by the operator's rollout only (see {@link RuntimeSwitch}). */
+  runtimeSwitch?: RuntimeSwitch;
 }
 
 /** Coarse lifecycle of a node's pool. */
@@ -311,6 +320,8 @@ export const ThinPoolConditions = {
   Ready: 'Ready',
   Progressing: 'Progressing',
   Degraded: 'Degraded',
+  /** Only with `runtime.type` docker or containerd: how the node-by-node runtime switch stands. */
+  RuntimeRollout: 'RuntimeRollout',
 } as const;
 /** Condition types of a ThinPoolNode. */
 export const ThinPoolNodeConditions = {
@@ -320,6 +331,12 @@ export const ThinPoolNodeConditions = {
   RuntimeConfigured: 'RuntimeConfigured',
   Ready: 'Ready',
 } as const;
+
+/**
+ * `RuntimeConfigured` reason of an agent that would switch its node's runtime but waits for the operator to
+ * allow its node (`spec.runtimeSwitch: Allowed`).
+ */
+export const AWAITING_ROLLOUT = 'AwaitingRollout';
 
 /** Finalizer the operator puts on every ThinPool. */
 export const CLEANUP_FINALIZER = 'thinpool.dev/cleanup';

@@ -776,16 +776,31 @@ describe('ThinPoolNode', () => {
     ]);
   });
 
-  it('keeps its spec immutable', () => {
+  it('keeps its pool and node immutable', () => {
     const moved = {
       ...node,
-      metadata: { name: 'pool.node-2' },
-      spec: { thinPool: 'pool', nodeName: 'node-2' },
+      metadata: { name: 'other.node-2' },
+      spec: { thinPool: 'other', nodeName: 'node-2' },
     };
     const result = parseThinPoolNode(moved, { oldObject: node });
     expect(result.ok ? [] : result.errors.map((e) => e.message)).toEqual([
-      'spec: Invalid value: "object": spec is immutable',
+      'spec.thinPool: Invalid value: "string": thinPool is immutable',
+      'spec.nodeName: Invalid value: "string": nodeName is immutable',
     ]);
+  });
+
+  it("lets the operator set and clear the node's runtime switch permission", () => {
+    for (const runtimeSwitch of ['Draining', 'Allowed']) {
+      const allowed = { ...node, spec: { ...node.spec, runtimeSwitch } };
+      const result = parseThinPoolNode(allowed, { oldObject: node });
+      expect(result.ok ? [] : result.errors.map((e) => e.message)).toEqual([]);
+      const cleared = parseThinPoolNode(node, { oldObject: allowed });
+      expect(cleared.ok ? [] : cleared.errors.map((e) => e.message)).toEqual([]);
+    }
+    const wrong = parseThinPoolNode({ ...node, spec: { ...node.spec, runtimeSwitch: 'Yes' } });
+    expect(wrong.ok ? [] : wrong.errors.map((e) => e.message)).toContain(
+      'spec.runtimeSwitch: Unsupported value: "Yes": supported values: "Draining", "Allowed"',
+    );
   });
 
   it('rejects a malformed status', () => {
