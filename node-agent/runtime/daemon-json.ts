@@ -2,6 +2,11 @@
  * Docker's `/etc/docker/daemon.json`: parsing, and the pure merge that points the `devicemapper` storage
  * driver at our pool while keeping every other key of the file.
  */
+import {
+  DOCKER_DIRECT_LVM_OPTION_PREFIXES,
+  DOCKER_STORAGE_OPTION_PATTERN,
+  MANAGED_DOCKER_STORAGE_OPTIONS,
+} from '../../api/v1alpha1/schema.js';
 import { dmName, thinPoolDevName } from './dm-name.js';
 import type { DockerIntent } from './types.js';
 
@@ -11,20 +16,14 @@ export type DaemonJson = Record<string, unknown>;
 /** Result of {@link parseDaemonJson}. */
 export type ParsedDaemonJson = { ok: true; config: DaemonJson } | { ok: false; error: string };
 
-/** Storage options whose keys this module owns: set when wanted, removed when not. */
-const MANAGED_KEYS = [
-  'dm.thinpooldev',
-  'dm.use_deferred_removal',
-  'dm.use_deferred_deletion',
-  'dm.min_free_space',
-  'dm.override_udev_sync_check',
-] as const;
+/** Storage options whose keys this module owns: set when wanted, removed when not (the API's list). */
+const MANAGED_KEYS: readonly string[] = MANAGED_DOCKER_STORAGE_OPTIONS;
 
 /** Options of Docker's own direct-lvm setup: Docker refuses them together with `dm.thinpooldev`. */
-const CONFLICTING_PREFIXES = ['dm.directlvm_device', 'dm.thinp_'];
+const CONFLICTING_PREFIXES: readonly string[] = DOCKER_DIRECT_LVM_OPTION_PREFIXES;
 
-/** Shape of an extra storage option: a `dm.` key, `=`, a value on one line. */
-const EXTRA_OPTION = /^dm\.[a-z0-9_]+=[^\n\r]*$/;
+/** Shape of an extra storage option (the API's pattern): a `dm.` key, `=`, a value on one line. */
+const EXTRA_OPTION = new RegExp(DOCKER_STORAGE_OPTION_PATTERN);
 
 /**
  * Parses daemon.json. A missing file or one with only whitespace is an empty configuration (Docker's
@@ -63,7 +62,7 @@ export function validateExtraStorageOptions(options: readonly string[]): string[
     const key = optionKey(option);
     if (!EXTRA_OPTION.test(option))
       problems.push(`${JSON.stringify(option)} is not of the form dm.<name>=<value>`);
-    else if ((MANAGED_KEYS as readonly string[]).includes(key)) {
+    else if (MANAGED_KEYS.includes(key)) {
       problems.push(`${key} is set from its own spec field, not from extra storage options`);
     } else if (CONFLICTING_PREFIXES.some((p) => key.startsWith(p))) {
       problems.push(`${key} configures Docker's own direct-lvm setup, which conflicts with dm.thinpooldev`);
@@ -113,7 +112,7 @@ export function mergeDaemonJson(
   const dropped: string[] = [];
   for (const option of current) {
     const key = optionKey(option);
-    if (desiredKeys.has(key) || (MANAGED_KEYS as readonly string[]).includes(key)) continue;
+    if (desiredKeys.has(key) || MANAGED_KEYS.includes(key)) continue;
     if (!key.startsWith('dm.') || CONFLICTING_PREFIXES.some((p) => key.startsWith(p))) dropped.push(option);
     else kept.push(option);
   }

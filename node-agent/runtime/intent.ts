@@ -1,38 +1,31 @@
 /**
- * From a ThinPool spec to the runtime module's {@link RuntimeIntent}: defaults for the fields this module
- * proposes to the API (they are optional here until the API carries them), and validation of every value
- * that reaches a host file or command line.
+ * From a ThinPool spec to the runtime module's {@link RuntimeIntent}: the API's own defaults (taken from
+ * the schema in `api/v1alpha1/schema.ts`, so they are defined once), and validation of every value that
+ * reaches a host file or command line.
  */
-import type { ContainerdRuntimeSpec, DockerRuntimeSpec, RuntimeSpec } from '../../api/v1alpha1/types.js';
+import type {
+  ContainerdRuntimeSpec,
+  DockerRuntimeSpec,
+  DrainSpec,
+  RestartStrategy,
+  RuntimeSpec,
+} from '../../api/v1alpha1/types.js';
+import { thinPoolSpecSchema } from '../../api/v1alpha1/schema.js';
+import { applyDefaults, cloneJson, type JSONSchemaProps } from '../../api/validation/index.js';
 import { quantityBytes } from './containerd-toml.js';
 import { validateExtraStorageOptions } from './daemon-json.js';
 import { dmPoolName } from './dm-name.js';
-import type { RestartStrategy, RuntimeHostOptions, RuntimeIntent } from './types.js';
+import type { RuntimeHostOptions, RuntimeIntent } from './types.js';
 
-/** Docker fields proposed for the API (`spec.runtime.docker`). */
-export interface ProposedDockerFields {
-  /** `dm.override_udev_sync_check=true`, for hosts without udev. Default false. */
-  overrideUdevSyncCheck?: boolean;
-  /** Further `dm.*` storage options (`dm.basesize=20G`). Default none. */
-  extraStorageOptions?: string[];
-}
-
-/** containerd fields proposed for the API (`spec.runtime.containerd`). */
-export interface ProposedContainerdFields {
-  /** `discard_blocks`. Default true. */
-  discardBlocks?: boolean;
-  /** Make devmapper the CRI plugin's default snapshotter. Default false. */
-  criDefaultSnapshotter?: boolean;
-  /** Start containerd with `DM_DISABLE_UDEV=1`, for hosts without udev. Default false. */
-  disableUdev?: boolean;
-}
-
-/** `spec.runtime` as this module reads it: today's API plus the proposed optional fields. */
+/**
+ * `spec.runtime` as this module reads it: the API's type, with every defaulted field optional (specs
+ * written in code, tests, objects from an API server that predates a field); the schema's defaults fill
+ * the gaps.
+ */
 export interface RuntimeSpecInput extends Omit<RuntimeSpec, 'docker' | 'containerd' | 'drain'> {
-  docker?: Partial<DockerRuntimeSpec> & ProposedDockerFields;
-  containerd?: Partial<ContainerdRuntimeSpec> & ProposedContainerdFields;
-  /** How the runtime is restarted (proposed `spec.runtime.restartStrategy`). Default `Auto`. */
-  restartStrategy?: RestartStrategy;
+  docker?: Partial<DockerRuntimeSpec>;
+  containerd?: Partial<ContainerdRuntimeSpec>;
+  drain?: Partial<DrainSpec>;
 }
 
 /** The parts of a ThinPool spec the runtime module reads. */
@@ -40,6 +33,20 @@ export interface RuntimeSpecSource {
   volumeGroup: string;
   thinPoolName: string;
   runtime: RuntimeSpecInput;
+}
+
+/** The schema of `spec.runtime`: its defaults, enums and bounds are the API's, defined once. */
+const RUNTIME_SCHEMA: JSONSchemaProps = thinPoolSpecSchema.properties!['runtime']!;
+const RUNTIME_FIELDS = RUNTIME_SCHEMA.properties!;
+/** The restart strategies the API accepts. */
+const RESTART_STRATEGIES = RUNTIME_FIELDS['restartStrategy']!.enum as readonly RestartStrategy[];
+const MIN_FREE_SPACE = RUNTIME_FIELDS['docker']!.properties!['minFreeSpacePercent']!;
+
+/** Fills in the schema's defaults of `spec.runtime` (on a copy), as the API server does. */
+function defaultedRuntime(runtime: RuntimeSpecInput): Required<Omit<RuntimeSpec, 'drain'>> {
+  const copy = cloneJson({ ...runtime, docker: runtime.docker ?? {}, containerd: runtime.containerd ?? {} });
+  applyDefaults(copy, RUNTIME_SCHEMA);
+  return copy as Required<Omit<RuntimeSpec, 'drain'>>;
 }
 
 /** Defaults of the agent's host options: Debian's paths, state under `/var/lib/thinpool-agent`. */
@@ -56,28 +63,28 @@ export const DEFAULT_RUNTIME_HOST_OPTIONS: RuntimeHostOptions = {
   restartTimeoutSeconds: 120,
 };
 
-/** Applies the defaults of the runtime fields (API defaults plus the proposed fields). */
+/** Applies the API's defaults to the runtime fields (the udev options stay off unless asked for). */
 export function runtimeIntentFromSpec(spec: RuntimeSpecSource): RuntimeIntent {
-  const docker = spec.runtime.docker ?? {};
-  const containerd = spec.runtime.containerd ?? {};
+  const runtime = defaultedRuntime(spec.runtime);
+  const { docker, containerd } = runtime;
   return {
-    type: spec.runtime.type,
+    type: runtime.type,
     volumeGroup: spec.volumeGroup,
     thinPoolName: spec.thinPoolName,
-    restartStrategy: spec.runtime.restartStrategy ?? 'Auto',
+    restartStrategy: runtime.restartStrategy,
     docker: {
-      deferredRemoval: docker.deferredRemoval ?? true,
-      deferredDeletion: docker.deferredDeletion ?? true,
-      minFreeSpacePercent: docker.minFreeSpacePercent ?? 10,
-      overrideUdevSyncCheck: docker.overrideUdevSyncCheck ?? false,
-      extraStorageOptions: docker.extraStorageOptions ?? [],
+      deferredRemoval: docker.deferredRemoval,
+      deferredDeletion: docker.deferredDeletion,
+      minFreeSpacePercent: docker.minFreeSpacePercent,
+      overrideUdevSyncCheck: docker.overrideUdevSyncCheck,
+      extraStorageOptions: docker.extraStorageOptions,
     },
     containerd: {
-      rootPath: containerd.rootPath ?? '/var/lib/containerd/devmapper',
-      baseImageSize: containerd.baseImageSize ?? '10Gi',
-      discardBlocks: containerd.discardBlocks ?? true,
-      criDefaultSnapshotter: containerd.criDefaultSnapshotter ?? false,
-      disableUdev: containerd.disableUdev ?? false,
+      rootPath: containerd.rootPath,
+      baseImageSize: containerd.baseImageSize,
+      discardBlocks: containerd.discardBlocks,
+      criDefaultSnapshotter: containerd.criDefaultSnapshotter,
+      disableUdev: containerd.disableUdev,
     },
   };
 }
@@ -103,13 +110,16 @@ export function validateRuntimeIntent(intent: RuntimeIntent): string[] {
   } catch (err) {
     problems.push((err as Error).message);
   }
-  if (!['Auto', 'Systemd', 'InitScript', 'Signal'].includes(intent.restartStrategy)) {
+  if (!RESTART_STRATEGIES.includes(intent.restartStrategy)) {
     problems.push(`unknown restart strategy ${JSON.stringify(intent.restartStrategy)}`);
   }
   if (intent.type === 'docker') {
     const { minFreeSpacePercent } = intent.docker;
-    if (!Number.isInteger(minFreeSpacePercent) || minFreeSpacePercent < 0 || minFreeSpacePercent > 99) {
-      problems.push(`docker.minFreeSpacePercent ${minFreeSpacePercent} must be an integer from 0 to 99`);
+    const [min, max] = [MIN_FREE_SPACE.minimum!, MIN_FREE_SPACE.maximum!];
+    if (!Number.isInteger(minFreeSpacePercent) || minFreeSpacePercent < min || minFreeSpacePercent > max) {
+      problems.push(
+        `docker.minFreeSpacePercent ${minFreeSpacePercent} must be an integer from ${min} to ${max}`,
+      );
     }
     problems.push(...validateExtraStorageOptions(intent.docker.extraStorageOptions));
   } else {

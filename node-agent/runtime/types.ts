@@ -4,17 +4,12 @@
  * engine and the in-cluster agent call {@link reconcileRuntime} (see `index.ts`) and nothing else.
  */
 
-/** Runtime that consumes the pool (`spec.runtime.type`). */
-export type RuntimeKind = 'docker' | 'containerd';
+import type { RestartStrategy, RuntimeType } from '../../api/v1alpha1/types.js';
 
-/**
- * How the host-side one-shot restarts the runtime.
- * - `Systemd`: `systemctl stop|start <unit>`; the one-shot itself runs in a transient unit (`systemd-run`).
- * - `InitScript`: `/etc/init.d/<name> stop|start` (Debian's sysvinit script for Docker).
- * - `Signal`: SIGTERM to the running daemon, then the same command line again (detached with `setsid`).
- * - `Auto`: the first of those the host supports, in that order.
- */
-export type RestartStrategy = 'Auto' | 'Systemd' | 'InitScript' | 'Signal';
+export type { RestartStrategy } from '../../api/v1alpha1/types.js';
+
+/** Runtime that consumes the pool (`spec.runtime.type` other than `none`). */
+export type RuntimeKind = Exclude<RuntimeType, 'none'>;
 
 /** Docker `devicemapper` settings, after defaulting. */
 export interface DockerIntent {
@@ -52,7 +47,7 @@ export interface ContainerdIntent {
 
 /** Everything the runtime module needs from a ThinPool spec, defaults applied. */
 export interface RuntimeIntent {
-  type: 'none' | RuntimeKind;
+  type: RuntimeType;
   volumeGroup: string;
   thinPoolName: string;
   restartStrategy: RestartStrategy;

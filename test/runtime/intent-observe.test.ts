@@ -9,7 +9,7 @@ import {
 import { flagValue, pickContainerd, pickDockerd } from '../../node-agent/runtime/observe.js';
 
 describe('runtimeIntentFromSpec', () => {
-  it('applies the API defaults and the proposed fields, never the udev options', () => {
+  it("applies the API schema's defaults, never the udev options", () => {
     expect(
       runtimeIntentFromSpec({ volumeGroup: 'docker', thinPoolName: 'thinpool', runtime: { type: 'docker' } }),
     ).toEqual({
@@ -35,6 +35,26 @@ describe('runtimeIntentFromSpec', () => {
   });
 });
 
+describe('runtimeIntentFromSpec with fields given', () => {
+  it('keeps what the spec says and defaults only the rest, without changing the input', () => {
+    const runtime = {
+      type: 'docker' as const,
+      restartStrategy: 'Signal' as const,
+      docker: { minFreeSpacePercent: 5, extraStorageOptions: ['dm.basesize=20G'] },
+    };
+    const intent = runtimeIntentFromSpec({ volumeGroup: 'docker', thinPoolName: 'thinpool', runtime });
+    expect(intent.restartStrategy).toBe('Signal');
+    expect(intent.docker).toEqual({
+      deferredRemoval: true,
+      deferredDeletion: true,
+      minFreeSpacePercent: 5,
+      overrideUdevSyncCheck: false,
+      extraStorageOptions: ['dm.basesize=20G'],
+    });
+    expect(runtime.docker).toEqual({ minFreeSpacePercent: 5, extraStorageOptions: ['dm.basesize=20G'] });
+  });
+});
+
 describe('validateRuntimeIntent', () => {
   const base = { volumeGroup: 'docker', thinPoolName: 'thinpool' };
 
@@ -45,6 +65,20 @@ describe('validateRuntimeIntent', () => {
     expect(
       validateRuntimeIntent(runtimeIntentFromSpec({ ...base, volumeGroup: '-x', runtime: { type: 'none' } })),
     ).toEqual([]);
+  });
+
+  it("checks the restart strategy and minFreeSpacePercent against the API's enum and bounds", () => {
+    const intent = runtimeIntentFromSpec({ ...base, runtime: { type: 'docker' } });
+    expect(
+      validateRuntimeIntent({
+        ...intent,
+        restartStrategy: 'Reboot' as never,
+        docker: { ...intent.docker, minFreeSpacePercent: 100 },
+      }),
+    ).toEqual([
+      'unknown restart strategy "Reboot"',
+      'docker.minFreeSpacePercent 100 must be an integer from 0 to 99',
+    ]);
   });
 
   it('names every problem of a containerd spec', () => {
