@@ -15,6 +15,10 @@ export const USAGE = `Usage:
   thinpool-agent apply -f thinpool.yaml [--node NAME] [--dry-run] [--output table|json]
   thinpool-agent status -f thinpool.yaml [--node NAME] [--output table|json]
   thinpool-agent destroy -f thinpool.yaml --yes-destroy-data [--output table|json]
+  thinpool-agent run [flags]   The in-cluster agent (the DaemonSet's command); see thinpool-agent run --help.
+
+apply builds the pool, then points the runtime of spec.runtime (docker or containerd) at it and waits for
+the verified switch (or its rollback); status also shows the runtime.
 
 Options:
   -f, --file PATH        The ThinPool manifest (YAML).

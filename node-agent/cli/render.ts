@@ -3,6 +3,7 @@ import { formatBytes } from '../../api/quantity.js';
 import type { RunReport } from '../engine.js';
 import { renderStep } from '../plan/action.js';
 import type { Finding, Plan } from '../plan/plan.js';
+import { renderRuntimeTable, type RuntimeSummary } from './runtime.js';
 
 /** What the CLI prints for apply, dry run and destroy, as one JSON-able object. */
 export interface RunSummary {
@@ -19,6 +20,8 @@ export interface RunSummary {
   failure?: { command: string; message: string };
   findings: Finding[];
   status: ThinPoolNodeStatus;
+  /** The container runtime's part (apply with `runtime.type` docker or containerd). */
+  runtime?: RuntimeSummary;
 }
 
 /** Builds the summary of a run. */
@@ -26,6 +29,7 @@ export function summarize(
   base: { thinPool: string; node: string; command: 'apply' | 'destroy'; dryRun: boolean },
   report: RunReport,
   status: ThinPoolNodeStatus,
+  runtime?: RuntimeSummary,
 ): RunSummary {
   return {
     ...base,
@@ -38,6 +42,7 @@ export function summarize(
       : {}),
     findings: report.findings.length > 0 ? report.findings : report.plan.findings,
     status,
+    ...(runtime ? { runtime } : {}),
   };
 }
 
@@ -68,6 +73,8 @@ export function renderRunTable(summary: RunSummary): string {
   else if (summary.outcome === 'refused')
     lines.push(`Refused for safety; ran ${summary.executed.length} step(s).`);
   else lines.push(`Ran ${summary.executed.length} step(s).`);
+  if (summary.runtime && summary.command === 'apply')
+    lines.push('', renderRuntimeTable(summary.runtime, summary.dryRun, summary.command));
   if (summary.command === 'apply')
     lines.push('', renderStatusTable(summary.thinPool, summary.node, summary.status));
   return lines.join('\n');
@@ -102,6 +109,10 @@ export function renderStatusTable(thinPool: string, node: string, status: ThinPo
     lines.push(
       `  last extension ${e.kind} ${formatBytes(e.fromBytes)} -> ${formatBytes(e.toBytes)} (${e.trigger}) at ${e.time}`,
     );
+  }
+  if (status.runtime) {
+    const state = status.runtime.configured ? 'configured' : 'not configured';
+    lines.push(`  runtime        ${status.runtime.type}, ${state}`);
   }
   for (const c of status.conditions ?? [])
     lines.push(`  ${c.type.padEnd(14)} ${c.status} ${c.reason}: ${c.message}`);

@@ -98,7 +98,10 @@ export interface ReconcileRuntimeOptions {
   mode: 'Apply' | 'Plan';
   /** Host paths and binaries; defaults to Debian's ({@link DEFAULT_RUNTIME_HOST_OPTIONS}). */
   hostOptions?: Partial<RuntimeHostOptions>;
-  /** Wait for a launched switch to finish, then observe again (the standalone CLI). */
+  /**
+   * Apply mode: wait for a switch this call launched, or one already running on the host, to finish, then
+   * observe and plan again (the standalone CLI).
+   */
   wait?: boolean | WaitForSwitchOptions;
   logger?: Logger;
 }
@@ -134,8 +137,20 @@ export async function reconcileRuntime(
     const observed = emptyObservation();
     return { plan, appliedActions: [], observed, report: runtimeReport(intent, plan, false) };
   }
+  const waitOptions = typeof options.wait === 'object' ? options.wait : {};
   let observed = await observeRuntime(host, intent, hostOptions);
   let plan = planRuntime(intent, observed, hostOptions);
+  const running = observed.lastSwitch?.result;
+  if (options.mode === 'Apply' && options.wait && plan.outcome.kind === 'switching' && running) {
+    // A switch launched earlier (by the in-cluster agent, or a CLI that was stopped) is still running.
+    logger.info('Waiting for running container runtime switch', {
+      runtime: intent.type,
+      switchId: running.id,
+    });
+    await waitForSwitch(host, intent.type, running.id, running.attempt, hostOptions, waitOptions);
+    observed = await observeRuntime(host, intent, hostOptions);
+    plan = planRuntime(intent, observed, hostOptions);
+  }
   if (options.mode === 'Plan' || plan.actions.length === 0) {
     return { plan, appliedActions: [], observed, report: runtimeReport(intent, plan, false) };
   }
@@ -154,7 +169,7 @@ export async function reconcileRuntime(
       plan.outcome.switchId,
       plan.outcome.attempt,
       hostOptions,
-      typeof options.wait === 'object' ? options.wait : {},
+      waitOptions,
     );
     logger.log(result.state === 'succeeded' ? 'info' : 'warn', 'Finished container runtime switch', {
       runtime: intent.type,
