@@ -95,7 +95,6 @@ describe('the rendered chart applied with kubectl to the API emulator', () => {
     [metricsPort, healthPort] = [await freePort(), await freePort()];
     const set = { 'operator.metricsPort': String(metricsPort), 'operator.healthPort': String(healthPort) };
 
-    // `kubectl create namespace` would send protobuf, which the emulator does not decode; apply sends JSON.
     const namespace = await kubectl(
       ['apply', '-f', '-'],
       stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } }),

@@ -9,9 +9,8 @@ import { ALL_OPTIONS_VALUES, CHART_DIR, helm } from './helm.js';
  * NOTES.txt as `helm install` prints it. `helm template` does not render NOTES, so this runs a client-side
  * `helm install --dry-run` with Helm's in-memory release driver; Helm still asks a server for its version
  * and API groups, which the API emulator answers.
- * (A real `helm install` against the API emulator is not possible yet: Helm writes its release record, a
- * Secret, as protobuf, which the emulator does not decode; `helm template | kubectl apply` is tested in
- * emulator-install.test.ts.)
+ * (The memory driver also swaps in a client that creates nothing; the real `helm install` against the API
+ * emulator is tested in helm-install.test.ts.)
  */
 
 // Real helm; the machine may be busy.

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiException } from '@kubernetes/client-node';
+import { execa } from 'execa';
 
 /** Directory of the contract tests' CRD fixtures (ThinPool-like, cluster-scoped; Widget, namespaced). */
 export const FIXTURE_CRDS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'crds');
@@ -50,4 +51,17 @@ export async function statusOf(call: Promise<unknown>): Promise<{
 /** A minimal ThinPool body. */
 export function thinPool(name: string, spec: Record<string, unknown> = {}): Record<string, unknown> {
   return { apiVersion: 'thinpool.dev/v1alpha1', kind: 'ThinPool', metadata: { name }, spec };
+}
+
+/** Runs the real kubectl with only `home` as its HOME and `home/kubeconfig` as its kubeconfig. */
+export function kubectlIn(home: string, cwd?: string) {
+  return (...args: string[]) =>
+    execa('kubectl', args, {
+      cwd,
+      reject: false,
+      timeout: 60_000,
+      stdin: 'ignore',
+      env: { KUBECONFIG: path.join(home, 'kubeconfig'), HOME: home },
+      extendEnv: false,
+    });
 }

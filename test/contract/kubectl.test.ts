@@ -12,7 +12,7 @@ import * as k8s from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
-import { TP, eventually } from './helpers.js';
+import { TP, eventually, kubectlIn } from './helpers.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
@@ -23,15 +23,7 @@ describe('kubectl against the emulator', () => {
   let custom: k8s.CustomObjectsApi;
   let core: k8s.CoreV1Api;
 
-  const kubectl = (...args: string[]) =>
-    execa('kubectl', args, {
-      cwd: REPO,
-      reject: false,
-      timeout: 60_000,
-      stdin: 'ignore',
-      env: { KUBECONFIG: path.join(home, 'kubeconfig'), HOME: home },
-      extendEnv: false,
-    });
+  const kubectl = (...args: string[]) => kubectlIn(home, REPO)(...args);
 
   beforeAll(async () => {
     api = await startApiServer();

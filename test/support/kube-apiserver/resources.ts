@@ -626,7 +626,13 @@ export function builtinResources(): ResourceType[] {
       resource: 'secrets',
       kind: 'Secret',
       namespaced: true,
-      overrides: { selectableFields: (o) => ({ type: str(o.type) }) },
+      overrides: {
+        selectableFields: (o) => ({ type: str(o.type) }),
+        // SetDefaults_Secret: an empty type is Opaque.
+        applyDefaults: (o) => {
+          if (!o.type) o.type = 'Opaque';
+        },
+      },
     }),
     builtin({
       ...core,

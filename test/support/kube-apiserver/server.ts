@@ -11,6 +11,7 @@ import { startControllers } from './controllers.js';
 import * as discovery from './discovery.js';
 import { decideEviction } from './eviction.js';
 import { openApiResponse } from './openapi.js';
+import { PROTOBUF_MEDIA_TYPE, ProtobufDecodeError, decodeKubernetesProtobuf } from './protobuf.js';
 import { applyJsonPatch, applyMergePatch, isObject, strategicMerge, type Json } from './patch.js';
 import { apiVersionOf, type KubeObject, type ResourceType } from './resources.js';
 import { checkFieldSelector, parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -127,7 +128,7 @@ function negotiate(
   return undefined;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -136,10 +137,21 @@ async function readBody(req: IncomingMessage): Promise<string> {
       throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 33554432');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
-function parseBody(text: string, contentType: string): unknown {
+function parseBody(body: Buffer, contentType: string): unknown {
+  if (contentType === PROTOBUF_MEDIA_TYPE) {
+    try {
+      return decodeKubernetesProtobuf(body);
+    } catch (err) {
+      if (!(err instanceof ProtobufDecodeError)) throw err;
+      throw new ApiError(415, 'UnsupportedMediaType', `protobuf body not decoded: ${err.message}`, {
+        causes: [{ reason: 'UnexpectedServerResponse', message: contentType }],
+      });
+    }
+  }
+  const text = body.toString('utf8');
   try {
     if (contentType.includes('yaml')) return parseYaml(text) as unknown;
     return JSON.parse(text) as unknown;
@@ -267,7 +279,7 @@ export class EmulatorServer {
       entry.status = 200;
       return this.startWatch(info, url, req, res);
     }
-    const body = method === 'GET' ? '' : await readBody(req);
+    const body = method === 'GET' ? Buffer.alloc(0) : await readBody(req);
     return this.dispatch(info, url, req, res, body);
   }
 
@@ -311,7 +323,7 @@ export class EmulatorServer {
     url: URL,
     req: IncomingMessage,
     res: ServerResponse,
-    body: string,
+    body: Buffer,
   ): Promise<void> {
     const { rt, namespace, name, subresource } = info;
     const params = url.searchParams;
@@ -387,7 +399,7 @@ export class EmulatorServer {
       }
       case 'delete': {
         if (subresource) throw methodNotAllowed();
-        const options = this.deleteOptions(body, params);
+        const options = this.deleteOptions(body, contentType, params);
         const { stored, deleted } = this.store.delete(rt, namespace, name ?? '', options);
         if (deleted && !rt.returnDeletedObject) {
           return this.sendStatus(
@@ -403,7 +415,7 @@ export class EmulatorServer {
         return this.sendObjects(res, 200, rt, [stored], undefined, params, false);
       }
       case 'deletecollection': {
-        const options = this.deleteOptions(body, params);
+        const options = this.deleteOptions(body, contentType, params);
         const { items } = this.store.list(rt, {
           namespace,
           labelSelector: parseLabelSelector(params.get('labelSelector')),
@@ -430,8 +442,14 @@ export class EmulatorServer {
     return selector;
   }
 
-  private deleteOptions(body: string, params: URLSearchParams): DeleteOptions {
-    const parsed = body.trim() ? (parseBody(body, 'application/json') as Record<string, unknown>) : {};
+  private deleteOptions(body: Buffer, contentType: string, params: URLSearchParams): DeleteOptions {
+    const parsed =
+      body.toString('utf8').trim() !== ''
+        ? (parseBody(body, contentType === PROTOBUF_MEDIA_TYPE ? contentType : 'application/json') as Record<
+            string,
+            unknown
+          >)
+        : {};
     const options: DeleteOptions = {};
     const policy = (params.get('propagationPolicy') ??
       parsed.propagationPolicy) as DeleteOptions['propagationPolicy'];
@@ -459,7 +477,7 @@ export class EmulatorServer {
     namespace: string | undefined,
     name: string,
     contentType: string,
-    body: string,
+    body: Buffer,
     options: WriteOptions,
   ): Stored {
     const accepted = rt.patchMeta
