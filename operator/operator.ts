@@ -342,10 +342,18 @@ export class Operator {
     const batch = this.options.batchPeriodMs ?? DEFAULT_BATCH_PERIOD_MS;
     // Agent reports and Pod readiness arrive in bursts on big clusters: fold each burst into one reconcile.
     const enqueueBatched = (name: string | undefined) => name && this.queue.addAfter(name, batch);
+    // A ThinPool that appears, changes its spec or goes can start or end a pool conflict with any other.
     thinPools.on({
-      add: (tp) => this.enqueue(tp.metadata.name),
-      update: (tp, old) => thinPoolChangeMatters(tp, old) && this.enqueue(tp.metadata.name),
-      delete: (tp) => this.enqueue(tp.metadata.name),
+      add: () => this.enqueueAllPools(),
+      update: (tp, old) => {
+        if (!thinPoolChangeMatters(tp, old)) return;
+        if (tp === old) this.enqueue(tp.metadata.name);
+        else this.enqueueAllPools();
+      },
+      delete: (tp) => {
+        this.enqueue(tp.metadata.name);
+        this.enqueueAllPools();
+      },
     });
     thinPoolNodes.on({
       add: (tpn) => enqueueBatched(tpn.spec?.thinPool),

@@ -13,7 +13,9 @@ import { hostDirectoryProblem } from './host-path.js';
 import type { DaemonSetObject, NodeObject, PodObject } from './kube-types.js';
 import { Labels, MAX_NAME_LENGTH, labelValue } from './names.js';
 import { eligibilityOf } from './node-selection.js';
+import { conflictMessage, type PoolConflict } from './conflicts.js';
 import { classifyNode, type NodeVerdict } from './node-state.js';
+import { CORDONED_BY_ANNOTATION, planRollout, type RolloutAction } from './rollout.js';
 import type { OperatorSettings } from './settings.js';
 import { computeStatus } from './status.js';
 
@@ -28,6 +30,10 @@ export interface ObservedState {
   agentPods: readonly PodObject[];
   /** The pool's agent DaemonSet, if it exists. */
   daemonSet?: DaemonSetObject;
+  /** Set when an older ThinPool claims the same volume group or runtime on some of the same nodes. */
+  conflict?: PoolConflict;
+  /** Pods on the nodes this pool is draining for its runtime switch, by node name (listed each reconcile). */
+  podsOnNodes?: ReadonlyMap<string, readonly PodObject[]>;
 }
 
 /** A ThinPoolNode to delete, and why. */
@@ -48,7 +54,8 @@ export type Action =
   | { type: 'deleteDaemonSet'; name: string }
   | { type: 'createThinPoolNodes'; objects: ThinPoolNode[] }
   | { type: 'adoptThinPoolNodes'; objects: ThinPoolNode[] }
-  | { type: 'deleteThinPoolNodes'; removals: Removal[] };
+  | { type: 'deleteThinPoolNodes'; removals: Removal[] }
+  | RolloutAction;
 
 /** An Event the reconciler should record on the ThinPool. */
 export interface PlannedEvent {
@@ -134,6 +141,15 @@ export function planThinPool(observed: ObservedState, settings: OperatorSettings
 
   const teardown = (retained: boolean): Action[] => {
     const steps: Action[] = [];
+    // Never leave a node cordoned by a rollout that is going away.
+    for (const node of observed.nodes) {
+      if (node.metadata.annotations?.[CORDONED_BY_ANNOTATION] === poolName)
+        steps.push({
+          type: 'uncordon',
+          nodeName: node.metadata.name ?? '',
+          schedulable: !node.spec?.unschedulable,
+        });
+    }
     if (observed.daemonSet)
       steps.push({ type: 'deleteDaemonSet', name: observed.daemonSet.metadata.name ?? '' });
     const removals = observed.thinPoolNodes.map((t) => ({
@@ -152,7 +168,12 @@ export function planThinPool(observed: ObservedState, settings: OperatorSettings
 
   if (!deleting && !hasFinalizer) actions.push({ type: 'addFinalizer' });
   const problem = specProblem(thinPool);
-  if (!problem) actions.push(...daemonSetActions(thinPool, observed, settings));
+  const conflict = observed.conflict ? conflictMessage(poolName, observed.conflict) : undefined;
+  if (conflict) {
+    // Refused as a whole: no agent may touch the volume group the older ThinPool manages.
+    if (observed.daemonSet && !observed.daemonSet.metadata.deletionTimestamp)
+      actions.push({ type: 'deleteDaemonSet', name: observed.daemonSet.metadata.name ?? '' });
+  } else if (!problem) actions.push(...daemonSetActions(thinPool, observed, settings));
 
   // ThinPoolNodes: one per desired node, owned by this ThinPool (a leftover of an earlier ThinPool with
   // the same name is replaced).
@@ -200,7 +221,7 @@ export function planThinPool(observed: ObservedState, settings: OperatorSettings
         });
         continue;
       }
-      if (!removals.some((r) => r.nodeName === nodeName))
+      if (!conflict && !removals.some((r) => r.nodeName === nodeName))
         creations.push(desiredThinPoolNode(thinPool, nodeName));
     }
     verdicts.push(
@@ -221,17 +242,32 @@ export function planThinPool(observed: ObservedState, settings: OperatorSettings
     deletion = { waitingFor };
   }
 
+  const rollout = planRollout({
+    thinPool,
+    desiredNodes,
+    nodes: nodesByName,
+    thinPoolNodes: current,
+    podsOnNodes: observed.podsOnNodes ?? new Map(),
+    allowed: !problem && !conflict,
+  });
+  actions.push(...rollout.actions);
+
   const status = computeStatus({
     thinPool,
     verdicts,
     thinPoolNodes: current,
     specProblem: problem,
+    conflict,
+    runtimeRollout: rollout.condition,
     deletion,
     nowMs,
     maxFailingNodes: settings.maxFailingNodes,
   });
   const rechecks = verdicts.map((v) => v.recheckAtMs).filter((t): t is number => t !== undefined);
-  const requeueAfterMs = rechecks.length > 0 ? Math.max(1000, Math.min(...rechecks) - nowMs) : undefined;
+  const waits = rechecks.length > 0 ? [Math.max(1000, Math.min(...rechecks) - nowMs)] : [];
+  // Pods leave a draining node without an event the operator watches: look again after a while.
+  if (rollout.draining.length > 0) waits.push(settings.drainRetryMs);
+  const requeueAfterMs = waits.length > 0 ? Math.min(...waits) : undefined;
   return {
     actions,
     status,
@@ -256,6 +292,17 @@ export function transitionEvents(
   const ready = changed('Ready');
   if (ready?.status === 'True')
     events.push({ type: 'Normal', reason: 'Ready', message: `ThinPool is ready: ${ready.message}` });
+  const rollout = changed('RuntimeRollout');
+  if (rollout?.reason === 'Halted') {
+    events.push({ type: 'Warning', reason: 'RuntimeRolloutHalted', message: rollout.message });
+  } else if (rollout?.status === 'True' && findCondition(before, 'RuntimeRollout')?.reason === 'Halted') {
+    events.push({ type: 'Normal', reason: 'RuntimeRolloutResumed', message: rollout.message });
+  } else if (rollout?.reason === 'Complete') {
+    events.push({ type: 'Normal', reason: 'RuntimeRolloutComplete', message: rollout.message });
+  }
+  const conflict = changed('Ready');
+  if (conflict?.reason === 'PoolConflict')
+    events.push({ type: 'Warning', reason: 'PoolConflict', message: conflict.message });
   const degraded = changed('Degraded');
   if (degraded?.status === 'True')
     events.push({ type: 'Warning', reason: degraded.reason, message: degraded.message });

@@ -6,16 +6,19 @@ import type { ReconcileResult } from '../runtime/controller.js';
 import type { Informer } from '../runtime/informer.js';
 import {
   describeError,
+  httpStatusOf,
   isAlreadyExists,
   isConflict,
   isNotFound,
   type KubeClient,
 } from '../runtime/kube-client.js';
+import { findPoolConflicts } from './conflicts.js';
 import { ownerReferenceTo } from './daemon-set.js';
 import type { EventRecorder } from './events.js';
 import type { DaemonSetObject, NodeObject, PodObject } from './kube-types.js';
 import { daemonSetName, labelValue } from './names.js';
 import { planThinPool, type Action, type Removal } from './plan.js';
+import { CORDONED_BY_ANNOTATION, nodesToDrain, type PodRef } from './rollout.js';
 import type { OperatorSettings } from './settings.js';
 import { jsonEqual, statusPatch } from './status.js';
 
@@ -54,6 +57,7 @@ export class ReconcileAborted extends Error {
 
 const THINPOOLS = '/apis/thinpool.dev/v1alpha1/thinpools';
 const THINPOOLNODES = '/apis/thinpool.dev/v1alpha1/thinpoolnodes';
+const NODES = '/api/v1/nodes';
 
 function listNames(names: readonly string[], max = 5): string {
   const shown = names.slice(0, max).join(', ');
@@ -97,14 +101,19 @@ export class ThinPoolReconciler {
       metrics?.removePool(name);
       return {};
     }
+    const nodes = caches.nodes.list();
+    const thinPoolNodes = caches.thinPoolNodes.byIndex(POOL_INDEX, name);
+    const podsOnNodes = await this.listPodsOnNodes(nodesToDrain(thinPoolNodes));
     const planStarted = performance.now();
     const plan = planThinPool(
       {
         thinPool,
-        nodes: caches.nodes.list(),
-        thinPoolNodes: caches.thinPoolNodes.byIndex(POOL_INDEX, name),
+        nodes,
+        thinPoolNodes,
         agentPods: caches.agentPods.byIndex(POOL_INDEX, labelValue(name)),
         daemonSet: caches.daemonSets.get(daemonSetName(name), settings.namespace),
+        conflict: findPoolConflicts(caches.thinPools.list(), nodes).get(name),
+        podsOnNodes,
       },
       settings,
       this.clock.now(),
@@ -229,6 +238,116 @@ export class ThinPoolReconciler {
         return this.adoptThinPoolNodes(thinPool, action.objects);
       case 'deleteThinPoolNodes':
         return this.deleteThinPoolNodes(thinPool, action.removals);
+      case 'setRuntimeSwitch': {
+        await client.patch(`${THINPOOLNODES}/${encodeURIComponent(action.thinPoolNode)}`, {
+          spec: { runtimeSwitch: action.value },
+        });
+        const what =
+          action.value === 'Allowed'
+            ? 'Allowed runtime switch on ThinPoolNode'
+            : action.value === 'Draining'
+              ? 'Started runtime rollout on ThinPoolNode'
+              : 'Cleared runtime switch permission on ThinPoolNode';
+        logger.info(what, { thinPool: name, thinPoolNode: action.thinPoolNode, runtimeSwitch: action.value });
+        if (action.value === 'Allowed') {
+          await events.record(
+            thinPool,
+            'Normal',
+            'RuntimeSwitchAllowed',
+            `Allowed the agent on node ${action.nodeName} to switch its container runtime to the pool`,
+          );
+        }
+        return;
+      }
+      case 'cordon': {
+        await client.patch(`${NODES}/${encodeURIComponent(action.nodeName)}`, {
+          metadata: { annotations: { [CORDONED_BY_ANNOTATION]: name } },
+          spec: { unschedulable: true },
+        });
+        logger.info('Cordoned Node', { thinPool: name, node: action.nodeName });
+        await events.record(
+          thinPool,
+          'Normal',
+          'Cordoned',
+          `Cordoned node ${action.nodeName} to switch its container runtime to the pool`,
+        );
+        return;
+      }
+      case 'evict':
+        return this.evict(thinPool, action.nodeName, action.pods);
+      case 'uncordon': {
+        await client.patch(`${NODES}/${encodeURIComponent(action.nodeName)}`, {
+          metadata: { annotations: { [CORDONED_BY_ANNOTATION]: null } },
+          spec: { unschedulable: null },
+        });
+        logger.info('Uncordoned Node', { thinPool: name, node: action.nodeName });
+        if (!action.schedulable) {
+          await events.record(thinPool, 'Normal', 'Uncordoned', `Uncordoned node ${action.nodeName}`);
+        }
+        return;
+      }
+    }
+  }
+
+  /** Lists the Pods on each node being drained (the operator keeps no cache of every Pod in the cluster). */
+  private async listPodsOnNodes(nodeNames: readonly string[]): Promise<Map<string, PodObject[]>> {
+    const pods = new Map<string, PodObject[]>();
+    for (const nodeName of nodeNames) {
+      const items: PodObject[] = [];
+      let token: string | undefined;
+      do {
+        const page = await this.options.client.list<PodObject>('/api/v1/pods', {
+          fieldSelector: `spec.nodeName=${nodeName}`,
+          limit: 500,
+          continue: token,
+        });
+        items.push(...page.items);
+        token = page.metadata.continue || undefined;
+      } while (token);
+      pods.set(nodeName, items);
+    }
+    return pods;
+  }
+
+  /**
+   * Evicts Pods through the Eviction API, so PodDisruptionBudgets hold: a 429 (the budget allows no
+   * disruption now) leaves the Pod for a later reconcile; a Pod is never deleted directly.
+   */
+  private async evict(thinPool: ThinPool, nodeName: string, pods: readonly PodRef[]): Promise<void> {
+    const { client, logger, events } = this.options;
+    const name = thinPool.metadata.name ?? '';
+    for (const pod of pods) {
+      const path = `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}/eviction`;
+      try {
+        await client.create(path, {
+          apiVersion: 'policy/v1',
+          kind: 'Eviction',
+          metadata: { name: pod.name, namespace: pod.namespace },
+        });
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        if (httpStatusOf(err) !== 429) throw err;
+        logger.info('Deferred eviction of Pod: its disruption budget allows none now', {
+          thinPool: name,
+          node: nodeName,
+          pod: `${pod.namespace}/${pod.name}`,
+          err: describeError(err),
+        });
+        await events.record(
+          thinPool,
+          'Normal',
+          'EvictionDeferred',
+          `Eviction of pod ${pod.namespace}/${pod.name} from node ${nodeName} deferred: ${describeError(err)}`,
+        );
+        continue;
+      }
+      logger.info('Evicted Pod', { thinPool: name, node: nodeName, pod: `${pod.namespace}/${pod.name}` });
+      await events.record(
+        thinPool,
+        'Normal',
+        'Evicted',
+        `Evicted pod ${pod.namespace}/${pod.name} from node ${nodeName}`,
+      );
     }
   }
 

@@ -19,6 +19,8 @@ export interface OperatorSettings {
   agentNotReadyGraceMs: number;
   /** Longest list of failing nodes kept in a ThinPool's status. */
   maxFailingNodes: number;
+  /** While a rollout drains a node: how often to look at its Pods again (evictions a PodDisruptionBudget refused). */
+  drainRetryMs: number;
 }
 
 /** Defaults of {@link OperatorSettings} (the namespace and image come from flags). */
@@ -33,4 +35,5 @@ export const DEFAULT_SETTINGS: OperatorSettings = {
   agentImagePullSecrets: [],
   agentNotReadyGraceMs: 180_000,
   maxFailingNodes: 10,
+  drainRetryMs: 5000,
 };

@@ -21,6 +21,10 @@ export interface StatusInput {
   thinPoolNodes: ReadonlyMap<string, ThinPoolNode>;
   /** Why the operator cannot act on the spec, if it cannot. */
   specProblem?: string;
+  /** Why the ThinPool is refused in favour of an older one (a pool conflict), if it is. */
+  conflict?: string;
+  /** The `RuntimeRollout` condition (absent with `runtime.type: none`: then the condition is removed). */
+  runtimeRollout?: ConditionInput;
   /** Set while the ThinPool is being deleted: the nodes still tearing their pool down. */
   deletion?: { waitingFor: readonly string[] };
   nowMs: number;
@@ -90,7 +94,8 @@ export function failingNodes(verdicts: readonly NodeVerdict[], max: number): Fai
 
 /**
  * Computes the whole status of a ThinPool (pure): node counts, capacity summed over the nodes, the
- * failing-node list, and the `Ready`, `Progressing` and `Degraded` conditions with `observedGeneration`
+ * failing-node list, and the `Ready`, `Progressing`, `Degraded` (and `RuntimeRollout`) conditions with
+ * `observedGeneration`
  * (transition times kept while a condition's status holds).
  */
 export function computeStatus(input: StatusInput): ThinPoolStatus {
@@ -133,6 +138,9 @@ export function computeStatus(input: StatusInput): ThinPoolStatus {
   } else if (input.specProblem) {
     readyCondition = cond('Ready', 'False', 'InvalidSpec', input.specProblem);
     progressing = cond('Progressing', 'False', 'InvalidSpec', input.specProblem);
+  } else if (input.conflict) {
+    readyCondition = cond('Ready', 'False', 'PoolConflict', input.conflict);
+    progressing = cond('Progressing', 'False', 'PoolConflict', input.conflict);
   } else {
     if (desired === 0) {
       readyCondition = cond(
@@ -169,6 +177,8 @@ export function computeStatus(input: StatusInput): ThinPoolStatus {
 
   if (input.specProblem) {
     degraded = cond('Degraded', 'True', 'InvalidSpec', input.specProblem);
+  } else if (input.conflict) {
+    degraded = cond('Degraded', 'True', 'PoolConflict', input.conflict);
   } else if (failed.length > 0) {
     const details = failed
       .slice(0, 3)
@@ -187,8 +197,11 @@ export function computeStatus(input: StatusInput): ThinPoolStatus {
 
   const now = new Date(input.nowMs);
   let conditions = thinPool.status?.conditions;
-  for (const c of [readyCondition, progressing, degraded]) conditions = setCondition(conditions, c, now);
-  const order = ['Ready', 'Progressing', 'Degraded'];
+  const rollout = input.runtimeRollout && { ...input.runtimeRollout, observedGeneration: generation };
+  for (const c of [readyCondition, progressing, degraded, ...(rollout ? [rollout] : [])])
+    conditions = setCondition(conditions, c, now);
+  if (!rollout) conditions = conditions?.filter((c) => c.type !== 'RuntimeRollout');
+  const order = ['Ready', 'Progressing', 'Degraded', 'RuntimeRollout'];
   conditions = [...(conditions ?? [])].sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
 
   return {

@@ -325,6 +325,8 @@ describe('a ThinPool on selected nodes', () => {
 describe('deleting a ThinPool', () => {
   it('with Retain removes the DaemonSet and the ThinPoolNodes, releases the finalizer, and leaves nothing behind', async () => {
     await cluster.createThinPool('keep', {
+      // Its own volume group: the ThinPool 'loop' of the first tests still holds 'docker' on these nodes.
+      volumeGroup: 'keep',
       nodeSelector: ENABLED,
       loop: { directory: '/var/lib/keep', dataSize: '1Gi', metadataSize: '32Mi' },
     });
@@ -346,6 +348,8 @@ describe('deleting a ThinPool', () => {
 
   it('with Delete waits until every node reports its pool deleted (or the node is gone), then removes everything', async () => {
     await cluster.createThinPool('wipe', {
+      // Its own volume group: the ThinPool 'loop' of the first tests still holds 'docker' on these nodes.
+      volumeGroup: 'wipe',
       nodeSelector: ENABLED,
       deletionPolicy: 'Delete',
       loop: { directory: '/var/lib/wipe', dataSize: '1Gi', metadataSize: '32Mi' },
