@@ -9,10 +9,11 @@ import { LocalHost } from './host/local-host.js';
 import { NsenterHost } from './host/nsenter-host.js';
 
 if (process.argv[2] === 'run') {
-  // Loaded only for `run`: the standalone commands stay without client-node (about 60 MiB less RSS).
+  // Loaded only for `run`: the standalone commands never open API connections. Neither loads client-node
+  // (about 60 MiB of resident memory, ADR 0086): `run` talks to the API over node:http.
   const { runAgentCommand } = await import('./cluster/run.js');
   process.exitCode = await runAgentCommand(process.argv.slice(3), { env: process.env });
-  // Sockets left by client-node's per-request agents must not keep a stopped agent alive.
+  // Whatever is still open after a stop (a watch socket being torn down) must not keep the process alive.
   setTimeout(() => process.exit(), 100).unref();
 } else {
   const controller = new AbortController();

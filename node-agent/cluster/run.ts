@@ -1,4 +1,6 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { HttpTransport } from '../../common/kube/http-transport.js';
+import { loadTransportOptions } from '../../common/kube/kubeconfig.js';
+import type { KubeTransport } from '../../common/kube/transport.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { startHttpServer, type RunningHttpServer } from '../../operator/http-server.js';
 import { describeError, KubeClient } from '../../operator/runtime/kube-client.js';
@@ -32,20 +34,19 @@ export interface RunningAgent {
 }
 
 /**
- * Loads the kubeconfig: `--kubeconfig`, else `$KUBECONFIG`, else the in-cluster ServiceAccount (the
- * DaemonSet's case), else `~/.kube/config`.
+ * The agent's connection to the API server, on `node:http`/`node:https` (never client-node, see ADR 0086):
+ * `--kubeconfig`, else `$KUBECONFIG`, else the in-cluster ServiceAccount (the DaemonSet's case, its token
+ * re-read as it rotates), else `~/.kube/config`.
  */
-export function loadKubeConfig(
+export function loadApiTransport(
   path: string | undefined,
   env: Record<string, string | undefined>,
-): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else if (env.KUBECONFIG) kc.loadFromDefault();
-  else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
+): KubeTransport {
+  return new HttpTransport(loadTransportOptions(path, env));
 }
+
+/** @deprecated Use {@link loadApiTransport}; kept for callers that build a `KubeClient` from its result. */
+export const loadKubeConfig = loadApiTransport;
 
 /** Starts the agent and its `/metrics`, `/healthz` and `/readyz` endpoints. */
 export async function startAgent(options: RunOptions, environment: RunEnvironment): Promise<RunningAgent> {
@@ -53,10 +54,11 @@ export async function startAgent(options: RunOptions, environment: RunEnvironmen
   const host =
     environment.host?.(options) ??
     (options.host === 'nsenter' ? new NsenterHost({ hostRoot: options.hostRoot }) : new LocalHost());
+  const transport = loadApiTransport(options.kubeconfig, environment.env);
   const metrics = new AgentMetrics({ thinpool: options.thinPoolName, node: options.nodeName });
   const agent = new ThinPoolAgent({
     host,
-    client: new KubeClient(loadKubeConfig(options.kubeconfig, environment.env)),
+    client: new KubeClient(transport),
     nodeName: options.nodeName,
     thinPoolName: options.thinPoolName,
     log,
@@ -83,6 +85,7 @@ export async function startAgent(options: RunOptions, environment: RunEnvironmen
     node: options.nodeName,
     host: host.kind,
     port: http.port,
+    server: transport.server,
     intervalMs: options.intervalMs,
     dmEvents: options.dmEvents,
   });
@@ -93,6 +96,7 @@ export async function startAgent(options: RunOptions, environment: RunEnvironmen
     async stop() {
       await agent.stop();
       await http.close();
+      transport.close?.();
     },
   };
 }

@@ -1,7 +1,7 @@
-import { Watch } from '@kubernetes/client-node';
 import type { Logger } from '../../common/logger.js';
 import { Backoff, type BackoffPolicy } from './backoff.js';
 import { sleep, systemClock, type Clock, type TimerHandle } from './clock.js';
+import type { KubeTransport } from '../../common/kube/transport.js';
 import { describeError, httpStatusOf, type KubeClient } from './kube-client.js';
 import { objectKey, type KubeObject } from './kube-object.js';
 
@@ -43,8 +43,8 @@ export interface InformerOptions<T extends KubeObject> {
   backoff?: BackoffPolicy;
   clock?: Clock;
   logger?: Logger;
-  /** Watch implementation (default: client-node's `Watch` on the client's kubeconfig). */
-  watch?: Pick<Watch, 'watch'>;
+  /** Watch implementation (default: the client's transport; client-node's `Watch` fits too). */
+  watch?: Pick<KubeTransport, 'watch'>;
 }
 
 /** Counters of an informer's API usage, for logs and benchmarks. */
@@ -60,7 +60,7 @@ export interface InformerStats {
 const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
 /**
- * A list-and-watch cache of one resource on client-node's `Watch`, built to never give up:
+ * A list-and-watch cache of one resource over the client's transport, built to never give up:
  * - it lists (paged), then watches from the list's resourceVersion with bookmarks and a server timeout;
  * - a watch that closes is resumed from the last resourceVersion; `410 Gone` (HTTP or in-stream) re-lists;
  * - any other error (HTTP 5xx, connection refused, a bad stream) restarts it after a capped backoff;
@@ -74,7 +74,7 @@ export class Informer<T extends KubeObject> {
   private readonly handlers: InformerHandlers<T>[] = [];
   private readonly clock: Clock;
   private readonly backoff: Backoff;
-  private readonly watchImpl: Pick<Watch, 'watch'>;
+  private readonly watchImpl: Pick<KubeTransport, 'watch'>;
   private readonly stopController = new AbortController();
   private resourceVersion = '';
   private lastListAt = 0;
@@ -97,7 +97,7 @@ export class Informer<T extends KubeObject> {
   constructor(private readonly options: InformerOptions<T>) {
     this.clock = options.clock ?? systemClock;
     this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
-    this.watchImpl = options.watch ?? new Watch(options.client.kubeConfig);
+    this.watchImpl = options.watch ?? options.client.transport;
   }
 
   /** Registers event handlers (before {@link start}, so the initial list is delivered too). */

@@ -1,10 +1,12 @@
 /**
- * The informer against the API emulator with client-node's real Watch: list and watch, paging, resume
+ * The informer against the API emulator, over both transports (client-node's real Watch for the operator,
+ * node:http for the in-cluster agent): list and watch, paging, resume
  * after a dropped watch, re-list after 410 Gone, restart with backoff after API errors, restart of a
  * silent watch, bookmarks, periodic re-list.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { NodeObject } from '../../operator/controller/kube-types.js';
+import { HttpTransport } from '../../common/kube/http-transport.js';
 import { Informer, type InformerOptions } from '../../operator/runtime/informer.js';
 import { KubeClient } from '../../operator/runtime/kube-client.js';
 import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
@@ -17,20 +19,10 @@ let client: KubeClient;
 const informers: Informer<NodeObject>[] = [];
 let nodeCounter = 0;
 
-beforeAll(async () => {
-  api = await startApiServer({ bookmarkIntervalMs: 100 });
-  client = new KubeClient(api.kubeConfig());
-});
-
-afterEach(async () => {
-  api.faults.clearErrors();
-  api.faults.setLatency(0);
-  await Promise.all(informers.splice(0).map((i) => i.stop()));
-});
-
-afterAll(async () => {
-  await api?.stop();
-});
+const transports: Array<[string, (api: RunningApiServer) => KubeClient]> = [
+  ['client-node', (api) => new KubeClient(api.kubeConfig())],
+  ['node:http', (api) => new KubeClient(new HttpTransport({ server: api.url }))],
+];
 
 async function createNode(labels: Record<string, string> = {}): Promise<string> {
   const name = `node-${++nodeCounter}`;
@@ -61,7 +53,23 @@ function nodeInformer(options: Partial<InformerOptions<NodeObject>> = {}) {
   return { informer, events };
 }
 
-describe('Informer', () => {
+describe.each(transports)('Informer over the %s transport', (_name, makeClient) => {
+  beforeAll(async () => {
+    api = await startApiServer({ bookmarkIntervalMs: 100 });
+    client = makeClient(api);
+  });
+
+  afterEach(async () => {
+    api.faults.clearErrors();
+    api.faults.setLatency(0);
+    await Promise.all(informers.splice(0).map((i) => i.stop()));
+  });
+
+  afterAll(async () => {
+    client?.transport.close?.();
+    await api?.stop();
+  });
+
   it('lists in pages, then delivers adds, updates (with the old object) and deletes from the watch', async () => {
     const existing = [await createNode(), await createNode(), await createNode()];
     const { informer, events } = nodeInformer({ pageSize: 2, labelSelector: undefined });
@@ -109,6 +117,19 @@ describe('Informer', () => {
     expect(informer.stats.relistsAfterGone).toBeGreaterThanOrEqual(1);
     expect(informer.stats.lists).toBeGreaterThanOrEqual(2);
     expect(events.filter((e) => e.startsWith('add ') && e !== `add ${born}`)).toEqual([]);
+  });
+
+  it('re-lists when the watch request itself is answered 410 Gone', async () => {
+    const { informer, events } = nodeInformer();
+    informer.start();
+    await informer.waitForSync();
+    api.faults.setErrorRate({ verb: 'watch', rate: 1, code: 410, count: 1 });
+    api.faults.dropWatches();
+    await eventually(() => informer.stats.relistsAfterGone >= 1, 'a re-list after the HTTP 410');
+    expect(informer.stats.errors).toBe(0);
+    const created = await createNode();
+    await eventually(() => events.includes(`add ${created}`), 'events after the re-list');
+    expect(informer.stats.lists).toBeGreaterThanOrEqual(2);
   });
 
   it('keeps retrying with backoff while the API fails, and catches up when it recovers', async () => {

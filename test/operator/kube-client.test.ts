@@ -1,11 +1,15 @@
-/** The operator's JSON REST client on client-node, against the API emulator. */
+/**
+ * The JSON REST client against the API emulator, over both transports: client-node's (the operator) and
+ * node:http (the in-cluster agent). Both must give callers the same answers and the same errors.
+ */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ApiException } from '@kubernetes/client-node';
+import { HttpTransport } from '../../common/kube/http-transport.js';
 import {
   JSON_PATCH,
   KubeApiError,
   KubeClient,
   describeError,
+  httpStatusOf,
   isAlreadyExists,
   isConflict,
   isNotFound,
@@ -13,17 +17,10 @@ import {
 import type { NodeObject } from '../../operator/controller/kube-types.js';
 import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
 
-let api: RunningApiServer;
-let client: KubeClient;
-
-beforeAll(async () => {
-  api = await startApiServer();
-  client = new KubeClient(api.kubeConfig());
-});
-
-afterAll(async () => {
-  await api?.stop();
-});
+const transports: Array<[string, (api: RunningApiServer) => KubeClient]> = [
+  ['client-node', (api) => new KubeClient(api.kubeConfig())],
+  ['node:http', (api) => new KubeClient(new HttpTransport({ server: api.url }))],
+];
 
 async function failure(call: Promise<unknown>): Promise<unknown> {
   try {
@@ -34,7 +31,20 @@ async function failure(call: Promise<unknown>): Promise<unknown> {
   throw new Error('Expected the call to fail');
 }
 
-describe('KubeClient', () => {
+describe.each(transports)('KubeClient over the %s transport', (_name, makeClient) => {
+  let api: RunningApiServer;
+  let client: KubeClient;
+
+  beforeAll(async () => {
+    api = await startApiServer();
+    client = makeClient(api);
+  });
+
+  afterAll(async () => {
+    client?.transport.close?.();
+    await api?.stop();
+  });
+
   it('returns plain JSON (timestamps stay strings) and sends patches with the content type asked for', async () => {
     const created = await client.create<NodeObject>('/api/v1/nodes', {
       apiVersion: 'v1',
@@ -69,10 +79,11 @@ describe('KubeClient', () => {
     expect([...first.items, ...rest.items].map((n) => n.metadata.name)).toEqual(['a', 'b', 'c', 'd']);
   });
 
-  it('turns API errors into a one-line KubeApiError that is still client-node’s ApiException', async () => {
+  it('turns API errors into a one-line KubeApiError shaped like client-node’s ApiException', async () => {
     const missing = await failure(client.get('/api/v1/nodes/missing'));
     expect(missing).toBeInstanceOf(KubeApiError);
-    expect(missing).toBeInstanceOf(ApiException);
+    expect(missing).toMatchObject({ code: 404, body: { kind: 'Status', reason: 'NotFound', code: 404 } });
+    expect(httpStatusOf(missing)).toBe(404);
     expect(isNotFound(missing)).toBe(true);
     expect(describeError(missing)).toBe(
       'GET /api/v1/nodes/missing failed with HTTP 404: nodes "missing" not found',
@@ -100,5 +111,42 @@ describe('KubeClient', () => {
     expect(isConflict(wrong)).toBe(true);
     await client.delete('/api/v1/nodes/d', { uid: node.metadata.uid });
     expect(isNotFound(await failure(client.get('/api/v1/nodes/d')))).toBe(true);
+  });
+
+  it('leaves undefined query parameters out and passes the others', async () => {
+    await client.create('/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'labelled', labels: { tier: 'gold' } },
+    });
+    const list = await client.list<NodeObject>('/api/v1/nodes', {
+      labelSelector: 'tier=gold',
+      fieldSelector: undefined,
+      limit: 10,
+    });
+    expect(list.items.map((n) => n.metadata.name)).toEqual(['labelled']);
+  });
+
+  it('keeps a 422 Status with its causes, and names the request in the message', async () => {
+    const invalid = await failure(
+      client.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'Not_Valid' } }),
+    );
+    expect(httpStatusOf(invalid)).toBe(422);
+    expect((invalid as KubeApiError).body.reason).toBe('Invalid');
+    expect((invalid as KubeApiError).body.details?.causes?.length).toBeGreaterThan(0);
+    expect(describeError(invalid)).toMatch(/^POST \/api\/v1\/nodes failed with HTTP 422: /);
+  });
+});
+
+describe.each(transports)('KubeClient over the %s transport without a server', (_name, makeClient) => {
+  it('rejects with a network error that has no HTTP status', async () => {
+    const api = await startApiServer();
+    const client = makeClient(api);
+    await api.stop();
+    const err = await failure(client.get('/api/v1/nodes'));
+    expect(httpStatusOf(err)).toBeUndefined();
+    expect(isNotFound(err)).toBe(false);
+    expect(describeError(err)).toMatch(/ECONNREFUSED/);
+    client.transport.close?.();
   });
 });
