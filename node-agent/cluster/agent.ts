@@ -1,7 +1,9 @@
 import {
   API_VERSION,
+  AWAITING_ROLLOUT,
   ThinPoolNodeConditions,
   type ThinPool,
+  type ThinPoolNode,
   type ThinPoolNodeStatus,
 } from '../../api/v1alpha1/types.js';
 import { findCondition, setCondition } from '../../common/conditions.js';
@@ -9,7 +11,7 @@ import type { Logger } from '../../common/logger.js';
 import type { NodeObject } from '../../operator/controller/kube-types.js';
 import { matchesNodeSelector } from '../../operator/controller/node-selection.js';
 import { Informer, type InformerOptions } from '../../operator/runtime/informer.js';
-import { describeError, type KubeClient } from '../../operator/runtime/kube-client.js';
+import { describeError, isNotFound, type KubeClient } from '../../operator/runtime/kube-client.js';
 import type { KubeObject } from '../../operator/runtime/kube-object.js';
 import { SpecError, toAgentSpec, type AgentSpec } from '../agent-spec.js';
 import type { RunReport } from '../engine.js';
@@ -23,7 +25,7 @@ import { DmEventWatcher, thinPoolTargetDevice } from './dm-event-watcher.js';
 import { BackloggedEventRecorder, isTransient, type EventTarget } from './event-recorder.js';
 import { GatedHost } from './gated-host.js';
 import { parseThinPoolStatus, PrimedEngine, withKernelUsage } from './kernel-usage.js';
-import { NODE_PATH, THINPOOL_PATH } from './kube-paths.js';
+import { NODE_PATH, THINPOOL_PATH, THINPOOLNODE_PATH } from './kube-paths.js';
 import {
   agentStatus,
   runKind,
@@ -421,7 +423,14 @@ export class ThinPoolAgent {
     }
   }
 
-  /** The container runtime's reconcile, once the pool is ready (always for `runtime.type: none`). */
+  /**
+   * The container runtime's reconcile, once the pool is ready (always for `runtime.type: none`). A switch
+   * (which restarts the runtime and moves its data aside) waits for the operator's rollout: the agent first
+   * plans without applying, and launches the switch only when its ThinPoolNode says
+   * `spec.runtimeSwitch: Allowed`; until then it reports `RuntimeConfigured` False, reason `AwaitingRollout`,
+   * with what it would do. A node with nothing to switch, or one finishing an interrupted switch (undoing it
+   * cannot wait), needs no permission.
+   */
   private async reconcileRuntime(
     kind: RunKind,
     thinPool: ThinPool,
@@ -433,14 +442,42 @@ export class ThinPoolAgent {
     const probe = agentStatus({ kind, spec, report, now: this.now() });
     const poolReady = findCondition(probe.conditions, ThinPoolNodeConditions.PoolReady)?.status === 'True';
     if (type !== 'none' && !poolReady) return undefined;
+    const logger = this.options.log;
     try {
+      if (kind === 'apply' && type !== 'none') {
+        const preview = await reconcileRuntime(this.host, thinPool.spec, { mode: 'Plan', logger });
+        const recovering = preview.observed.lastSwitch?.result.state === 'running';
+        if (preview.plan.actions.length > 0 && !recovering && !(await this.runtimeSwitchAllowed())) {
+          const outcome = preview.plan.outcome;
+          return awaitingRollout(type, 'message' in outcome ? outcome.message : '', preview.report.planLines);
+        }
+        if (preview.plan.actions.length === 0) return preview.report;
+      }
       const result = await reconcileRuntime(this.host, thinPool.spec, {
         mode: kind === 'plan' ? 'Plan' : 'Apply',
-        logger: this.options.log,
+        logger,
       });
       return result.report;
     } catch (err) {
       return { type, error: describeError(err) };
+    }
+  }
+
+  /** Whether the operator allows this node's runtime switch now (its ThinPoolNode's `spec.runtimeSwitch`). */
+  private async runtimeSwitchAllowed(): Promise<boolean> {
+    try {
+      const tpn = await this.options.client.get<ThinPoolNode>(
+        `${THINPOOLNODE_PATH}/${encodeURIComponent(this.writer.name)}`,
+      );
+      return tpn.spec.runtimeSwitch === 'Allowed';
+    } catch (err) {
+      if (!isNotFound(err)) {
+        this.options.log.warn('Failed to read runtime switch permission from ThinPoolNode', {
+          thinPoolNode: this.writer.name,
+          err: describeError(err),
+        });
+      }
+      return false;
     }
   }
 
@@ -599,4 +636,28 @@ export class ThinPoolAgent {
     this.lastReconcile = summary;
     this.reconciles++;
   }
+}
+
+/**
+ * The runtime part of a node that would switch its runtime but waits for the operator's rollout (pure):
+ * `RuntimeConfigured` False, reason `AwaitingRollout`, saying what the switch would do.
+ */
+export function awaitingRollout(
+  type: NonNullable<ThinPoolNodeStatus['runtime']>['type'],
+  switchMessage: string,
+  planLines: readonly string[],
+): RuntimePart {
+  const what = switchMessage || 'The runtime switch';
+  const steps = planLines.length > 0 ? ` Would run: ${planLines.join('; ')}` : '';
+  const message = `${what} waits for the operator's rollout to allow this node (ThinPoolNode spec.runtimeSwitch Allowed).${steps}`;
+  return {
+    condition: {
+      type: ThinPoolNodeConditions.RuntimeConfigured,
+      status: 'False',
+      reason: AWAITING_ROLLOUT,
+      message,
+    },
+    status: { type, configured: false, message: message.slice(0, 4096) },
+    planLines: [...planLines],
+  };
 }

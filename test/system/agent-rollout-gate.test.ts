@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import winston from 'winston';
+import type { ThinPoolNode } from '../../api/v1alpha1/types.js';
+import { ThinPoolAgent } from '../../node-agent/cluster/agent.js';
+import {
+  CommandError,
+  type FileStat,
+  type Host,
+  type RunOptions,
+  type RunResult,
+} from '../../node-agent/host/host.js';
+import { AgentMetrics } from '../../node-agent/metrics/agent-metrics.js';
+import { renderProfile } from '../../node-agent/plan/profile.js';
+import { desiredStorageOptions, mergeDaemonJson } from '../../node-agent/runtime/index.js';
+import { KubeClient } from '../../operator/runtime/kube-client.js';
+import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
+import { agentSpec } from '../agent/support/fixtures.js';
+import { waitFor } from './support/system.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const CRDS = path.resolve(HERE, '../../crds');
+const fixture = (dir: string, name: string) =>
+  readFileSync(path.resolve(HERE, '../fixtures', dir, name), 'utf8');
+const quiet = winston.createLogger({ silent: true });
+
+const PLAIN_DAEMON_JSON = '{\n  "log-level": "warn"\n}\n';
+/** What the agent writes into daemon.json for the ThinPool of these tests (defaults of runtime.docker). */
+const CONFIGURED_DAEMON_JSON = mergeDaemonJson(
+  { 'log-level': 'warn' },
+  PLAIN_DAEMON_JSON,
+  desiredStorageOptions('docker', 'thinpool', {
+    deferredRemoval: true,
+    deferredDeletion: true,
+    minFreeSpacePercent: 10,
+    overrideUdevSyncCheck: false,
+    extraStorageOptions: [],
+  }),
+).content;
+
+const DIRECTORY: FileStat = { exists: true, type: 'directory', sizeBytes: 4096, mode: 0o755, mtimeMs: 0 };
+const FILE: FileStat = { exists: true, type: 'file', sizeBytes: 100, mode: 0o755, mtimeMs: 0 };
+const BLOCK: FileStat = { exists: true, type: 'block-device', sizeBytes: 0, mode: 0o660, mtimeMs: 0 };
+
+/**
+ * A node with a complete pool (LVM output recorded in the VM, test/fixtures/lvm) and Docker 20.10 running
+ * with the vfs driver (its recorded `docker info`), or already on our pool. It records every change and
+ * pretends it worked (the host-side one-shot is launched, never run): every runtime switch itself is
+ * tested for real against the daemons in the VM suites.
+ */
+class DockerNode implements Host {
+  readonly kind = 'recorded';
+  readonly mutations: string[] = [];
+  docker: 'vfs' | 'pool' = 'vfs';
+
+  async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const out = (stdout: string, exitCode = 0): RunResult => ({
+      argv,
+      exitCode,
+      stdout,
+      stderr: '',
+      durationMs: 1,
+    });
+    const [program, first] = argv;
+    if (program === 'lvm' && first === 'fullreport') return out(fixture('lvm', 'fullreport-used.json'));
+    if (program === 'lsblk') return out(fixture('lvm', 'lsblk-used.json'));
+    if (program === 'losetup') return out(fixture('lvm', 'losetup-none.json'));
+    if (program === 'realpath') return out(`${argv.slice(3).join('\n')}\n`);
+    if (program === 'wipefs') return out(fixture('lvm', 'wipefs-blank.json'));
+    if (program === 'dmsetup' && first === 'info') return out('0\n');
+    if (program === 'dmsetup' && first === 'wait') {
+      await new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve()));
+      throw new CommandError({ argv, exitCode: undefined, cause: 'aborted' });
+    }
+    if (program === 'pgrep') return argv.at(-1) === 'dockerd' ? out('4242\n') : out('', 1);
+    if (program === 'cat' && first === '/proc/4242/cmdline') return out('/usr/sbin/dockerd\0-H\0fd://\0');
+    if (program === 'cat' && first === '/proc/4242/environ') return out('PATH=/usr/bin\0');
+    if (program === 'stat' && first === '-L') return out('2049\n2049\n');
+    if (program === '/usr/bin/docker' && first === 'info') {
+      const info = JSON.parse(fixture('runtime', 'docker-info-devicemapper.json')) as {
+        DriverStatus: string[][];
+      };
+      info.DriverStatus[0] = ['Pool Name', 'docker-thinpool'];
+      return out(this.docker === 'pool' ? JSON.stringify(info) : fixture('runtime', 'docker-info-vfs.json'));
+    }
+    this.mutations.push(argv.join(' '));
+    return out('');
+  }
+
+  async readFile(file: string): Promise<string | undefined> {
+    if (file === agentSpec().profilePath) return renderProfile(agentSpec());
+    if (file === '/etc/docker/daemon.json')
+      return this.docker === 'pool' ? CONFIGURED_DAEMON_JSON : PLAIN_DAEMON_JSON;
+    return undefined;
+  }
+
+  async writeFile(file: string): Promise<void> {
+    this.mutations.push(`write-file ${file}`);
+  }
+
+  async stat(file: string): Promise<FileStat> {
+    if (file.startsWith('/dev/')) return BLOCK;
+    if (file === '/usr/sbin/dockerd' || file === '/etc/init.d/docker') return FILE;
+    if (file === '/var/lib/docker') return DIRECTORY;
+    return { exists: false };
+  }
+}
+
+const THINPOOLS = '/apis/thinpool.dev/v1alpha1/thinpools';
+const TPN = '/apis/thinpool.dev/v1alpha1/thinpoolnodes/docker.n1';
+
+describe("the agent's runtime switch waits for the operator's rollout", () => {
+  let api: RunningApiServer;
+  let client: KubeClient;
+  let node: DockerNode;
+  let agent: ThinPoolAgent;
+
+  async function startAgent(): Promise<void> {
+    agent = new ThinPoolAgent({
+      host: node,
+      client: new KubeClient(api.kubeConfig()),
+      nodeName: 'n1',
+      thinPoolName: 'docker',
+      log: quiet,
+      metrics: new AgentMetrics({ thinpool: 'docker', node: 'n1' }),
+      intervalMs: 3_600_000,
+      dmEvents: false,
+      informers: { backoff: { initialMs: 50, maxMs: 200 } },
+    });
+    await agent.start();
+    await waitFor(() => agent.reconciles >= 1, 'the first reconcile', 20_000, 20);
+  }
+
+  async function reconcile(): Promise<void> {
+    const done = agent.reconciles;
+    agent.trigger('test');
+    await waitFor(() => agent.reconciles > done, 'a reconcile', 20_000, 20);
+  }
+
+  const runtimeCondition = async () =>
+    (await client.get<ThinPoolNode>(TPN)).status?.conditions?.find((c) => c.type === 'RuntimeConfigured');
+
+  beforeEach(async () => {
+    node = new DockerNode();
+    api = await startApiServer({ crdDir: CRDS });
+    client = new KubeClient(api.kubeConfig());
+    await client.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
+    await client.create(THINPOOLS, {
+      apiVersion: 'thinpool.dev/v1alpha1',
+      kind: 'ThinPool',
+      metadata: { name: 'docker' },
+      spec: { devices: [{ path: '/dev/vda' }], runtime: { type: 'docker' } },
+    });
+  });
+
+  afterEach(async () => {
+    await agent?.stop();
+    await api.stop();
+  });
+
+  it('reports AwaitingRollout with what it would do, changes nothing, and switches once Allowed', async () => {
+    await startAgent();
+    const waiting = await runtimeCondition();
+    expect(waiting).toMatchObject({ status: 'False', reason: 'AwaitingRollout' });
+    expect(waiting?.message).toMatch(
+      /^Switching Docker to pool docker-thinpool \(switch [0-9a-f]{12}\) waits for the operator's rollout to allow this node \(ThinPoolNode spec\.runtimeSwitch Allowed\)\. Would run: /,
+    );
+    expect(waiting?.message).toContain('/etc/docker/daemon.json');
+    const tpn = await client.get<ThinPoolNode>(TPN);
+    expect(tpn.status?.runtime).toMatchObject({ type: 'docker', configured: false });
+    expect(tpn.status?.phase).toBe('Ready');
+    await reconcile();
+    expect(node.mutations).toEqual([]);
+
+    // Draining is not yet a permission.
+    await client.patch(TPN, { spec: { runtimeSwitch: 'Draining' } });
+    await reconcile();
+    expect(node.mutations).toEqual([]);
+    expect((await runtimeCondition())?.reason).toBe('AwaitingRollout');
+
+    await client.patch(TPN, { spec: { runtimeSwitch: 'Allowed' } });
+    await reconcile();
+    expect(node.mutations).toContain('write-file /var/lib/thinpool-agent/runtime/runtime-switch.sh');
+    expect(node.mutations.at(-1)).toMatch(
+      /^setsid -f \/bin\/sh \/var\/lib\/thinpool-agent\/runtime\/runtime-switch\.sh --mode switch .* --expect-pool docker-thinpool /,
+    );
+    expect(await runtimeCondition()).toMatchObject({ status: 'False', reason: 'Switching' });
+  });
+
+  it('needs no permission on a node whose runtime already uses the pool', async () => {
+    node.docker = 'pool';
+    await startAgent();
+    await reconcile();
+    // It never asked (the one read is the status at start): the permission is read only to switch.
+    expect(api.requestLog.count({ verb: 'get', resource: 'thinpoolnodes' })).toBe(1);
+    expect(await runtimeCondition()).toMatchObject({ status: 'True', reason: 'Configured' });
+    expect(node.mutations).toEqual([]);
+  });
+
+  it('leaves runtime.type none alone, with no permission to ask for', async () => {
+    await client.patch(`${THINPOOLS}/docker`, { spec: { runtime: { type: 'none' } } });
+    await startAgent();
+    expect(await runtimeCondition()).toMatchObject({ status: 'True', reason: 'NotRequested' });
+    expect(node.mutations).toEqual([]);
+  });
+});
