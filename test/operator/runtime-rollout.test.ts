@@ -46,6 +46,28 @@ async function agentReports(nodeName: string, status: 'True' | 'False', reason: 
   });
 }
 
+const VERIFIED = 'Verified: storage driver devicemapper, pool docker-thinpool';
+const WAITING = 'Switching Docker to pool docker-thinpool waits for the operator';
+
+/** Plays the agents of three nodes: running, their pool Ready, each waiting for its turn to switch. */
+async function agentsAwaiting(): Promise<void> {
+  for (const n of ['n1', 'n2', 'n3']) {
+    await cluster.runAgentPod(POOL, n, true);
+    await agentReports(n, 'False', 'AwaitingRollout', WAITING);
+  }
+}
+
+/** Plays an agent whose switch is done. */
+const switched = (nodeName: string) => agentReports(nodeName, 'True', 'Configured', VERIFIED);
+
+/** Waits for the ThinPool's RuntimeRollout condition to have `reason`, and returns the ThinPool. */
+async function rolloutReason(reason: string) {
+  return eventually(async () => {
+    const tp = await cluster.getThinPool(POOL);
+    return conditionOf(tp, 'RuntimeRollout')?.reason === reason && tp;
+  }, `RuntimeRollout ${reason}`);
+}
+
 /** Plays the kubelet: a Running, Ready Pod on a node. */
 async function runPod(
   name: string,
@@ -135,7 +157,7 @@ async function createPool(maxUnavailable: number): Promise<void> {
 describe('the runtime rollout', () => {
   it('cordons, evicts (the PodDisruptionBudget respected), allows, uncordons one node at a time, and halts at a failing node', async () => {
     for (const n of ['n1', 'n2', 'n3']) await cluster.createNode(n);
-    await cluster.startOperator({ settings: { drainRetryMs: 100 } });
+    await cluster.startOperator({ settings: { drainRetryMs: 300 } });
     await createPool(1);
     const logs = await cluster.client.create<{ metadata: { uid: string } }>(
       `/apis/apps/v1/namespaces/${APPS}/daemonsets`,
@@ -174,10 +196,7 @@ describe('the runtime rollout', () => {
       metadata: { name: 'db', namespace: APPS },
       spec: { minAvailable: 1, selector: { matchLabels: { app: 'db' } } },
     });
-    for (const n of ['n1', 'n2', 'n3']) {
-      await cluster.runAgentPod(POOL, n, true);
-      await agentReports(n, 'False', 'AwaitingRollout', 'Switching Docker to pool docker-thinpool waits');
-    }
+    await agentsAwaiting();
 
     // n1 first, alone: cordoned, its Pod evicted (not the DaemonSet's, not the mirror Pod), then allowed.
     await waitForSwitch('n1', 'Allowed');
@@ -190,12 +209,7 @@ describe('the runtime rollout', () => {
     expect((await getNode('n2')).spec?.unschedulable).toBeUndefined();
 
     // n1 switched: uncordoned and released; n2 starts, and its PodDisruptionBudget holds the eviction.
-    await agentReports(
-      'n1',
-      'True',
-      'Configured',
-      'Verified: storage driver devicemapper, pool docker-thinpool',
-    );
+    await switched('n1');
     await eventually(async () => !(await getNode('n1')).spec?.unschedulable, 'n1 uncordoned');
     await waitForSwitch('n1', undefined);
     expect((await getNode('n1')).metadata.annotations?.[CORDONED_BY_ANNOTATION]).toBeUndefined();
@@ -220,10 +234,7 @@ describe('the runtime rollout', () => {
       'RolledBack',
       'Docker switch 0123abcd rolled-back: dockerd rejected dm.bogus',
     );
-    const halted = await eventually(async () => {
-      const tp = await cluster.getThinPool(POOL);
-      return conditionOf(tp, 'RuntimeRollout')?.reason === 'Halted' && tp;
-    }, 'RuntimeRollout Halted');
+    const halted = await rolloutReason('Halted');
     expect(conditionOf(halted, 'RuntimeRollout')).toMatchObject({
       status: 'False',
       message:
@@ -236,24 +247,11 @@ describe('the runtime rollout', () => {
     expect(await podExists('web-1')).toBe(true);
 
     // The admin fixes n2; its agent reports the runtime configured: the rollout resumes with n3.
-    await agentReports(
-      'n2',
-      'True',
-      'Configured',
-      'Verified: storage driver devicemapper, pool docker-thinpool',
-    );
+    await switched('n2');
     await waitForSwitch('n3', 'Allowed');
     expect((await getNode('n2')).spec?.unschedulable).toBeUndefined();
-    await agentReports(
-      'n3',
-      'True',
-      'Configured',
-      'Verified: storage driver devicemapper, pool docker-thinpool',
-    );
-    const done = await eventually(async () => {
-      const tp = await cluster.getThinPool(POOL);
-      return conditionOf(tp, 'RuntimeRollout')?.reason === 'Complete' && tp;
-    }, 'RuntimeRollout Complete');
+    await switched('n3');
+    const done = await rolloutReason('Complete');
     expect(conditionOf(done, 'RuntimeRollout')?.status).toBe('True');
     await eventually(async () => !(await getNode('n3')).spec?.unschedulable, 'n3 uncordoned');
     await waitForSwitch('n3', undefined);
@@ -326,30 +324,24 @@ describe('the runtime rollout', () => {
     for (const n of ['n1', 'n2', 'n3']) await cluster.createNode(n);
     await cluster.client.patch('/api/v1/nodes/n3', { spec: { unschedulable: true } });
     cluster.api.requestLog.reset();
-    await cluster.startOperator({ settings: { drainRetryMs: 100 } });
+    await cluster.startOperator({ settings: { drainRetryMs: 300 } });
     await createPool(2);
-    for (const n of ['n1', 'n2', 'n3']) {
-      await runPod(`web-${n}`, n, { app: 'web' });
-      await cluster.runAgentPod(POOL, n, true);
-      await agentReports(n, 'False', 'AwaitingRollout', 'Switching Docker to pool docker-thinpool waits');
-    }
+    for (const n of ['n1', 'n2', 'n3']) await runPod(`web-${n}`, n, { app: 'web' });
+    await agentsAwaiting();
 
     await waitForSwitch('n1', 'Allowed');
     await waitForSwitch('n2', 'Allowed');
     expect(await runtimeSwitchOf('n3')).toBeUndefined();
     expect(await podExists('web-n3')).toBe(true);
 
-    await agentReports('n1', 'True', 'Configured', 'Verified');
+    await switched('n1');
     await waitForSwitch('n3', 'Allowed');
     // n2 is still switching while n3 started: two at a time, never three.
     expect(await runtimeSwitchOf('n2')).toBe('Allowed');
     expect(await podExists('web-n3')).toBe(false);
-    await agentReports('n2', 'True', 'Configured', 'Verified');
-    await agentReports('n3', 'True', 'Configured', 'Verified');
-    await eventually(
-      async () => conditionOf(await cluster.getThinPool(POOL), 'RuntimeRollout')?.reason === 'Complete',
-      'RuntimeRollout Complete',
-    );
+    await switched('n2');
+    await switched('n3');
+    await rolloutReason('Complete');
     await waitForSwitch('n3', undefined);
     for (const n of ['n1', 'n2']) expect((await getNode(n)).spec?.unschedulable).toBeUndefined();
     // The admin's cordon stays: the operator neither cordoned n3 nor uncordoned it.
@@ -367,12 +359,9 @@ describe('the runtime rollout', () => {
 
   it('uncordons what it cordoned when the ThinPool is deleted mid-rollout', async () => {
     for (const n of ['n1', 'n2', 'n3']) await cluster.createNode(n);
-    await cluster.startOperator({ settings: { drainRetryMs: 100 } });
+    await cluster.startOperator({ settings: { drainRetryMs: 300 } });
     await createPool(1);
-    for (const n of ['n1', 'n2', 'n3']) {
-      await cluster.runAgentPod(POOL, n, true);
-      await agentReports(n, 'False', 'AwaitingRollout', 'Switching Docker to pool docker-thinpool waits');
-    }
+    await agentsAwaiting();
     await waitForSwitch('n1', 'Allowed');
     expect((await getNode('n1')).spec?.unschedulable).toBe(true);
     await cluster.deleteThinPool(POOL);
