@@ -300,9 +300,6 @@ export function transitionEvents(
   } else if (rollout?.reason === 'Complete') {
     events.push({ type: 'Normal', reason: 'RuntimeRolloutComplete', message: rollout.message });
   }
-  const conflict = changed('Ready');
-  if (conflict?.reason === 'PoolConflict')
-    events.push({ type: 'Warning', reason: 'PoolConflict', message: conflict.message });
   const degraded = changed('Degraded');
   if (degraded?.status === 'True')
     events.push({ type: 'Warning', reason: degraded.reason, message: degraded.message });

@@ -332,3 +332,99 @@ describe('transitionEvents', () => {
     ).toEqual([{ type: 'Normal', reason: 'Recovered', message: 'ThinPool is no longer degraded' }]);
   });
 });
+
+describe('planThinPool with a pool conflict or a runtime rollout', () => {
+  const nodes = [node('a', selected), node('b', selected)];
+
+  it('refuses a ThinPool in conflict: deletes its DaemonSet, creates no ThinPoolNodes, Ready False PoolConflict', () => {
+    const pool = thinPool('young', { nodeSelector: selected });
+    const plan = planThinPool(
+      {
+        thinPool: pool,
+        nodes,
+        thinPoolNodes: [],
+        agentPods: [],
+        daemonSet: stored(desiredDaemonSet(pool, TEST_SETTINGS)),
+        conflict: { other: 'old', nodes: ['a', 'b'], claim: 'volume group docker' },
+      },
+      TEST_SETTINGS,
+      NOW,
+    );
+    expect(plan.actions).toEqual([{ type: 'deleteDaemonSet', name: 'thinpool-agent-young' }]);
+    expect(plan.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'PoolConflict',
+    });
+    // One Warning, from Degraded turning True with the conflict as its reason.
+    expect(plan.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'PoolConflict',
+        message: expect.stringMatching(
+          /^ThinPool young claims volume group docker, like the older ThinPool old/,
+        ),
+      },
+    ]);
+  });
+
+  it('plans the rollout after the ThinPoolNodes, with the RuntimeRollout condition and a drain recheck', () => {
+    const pool = thinPool('p', {
+      nodeSelector: selected,
+      runtime: { type: 'docker', drain: { enabled: true, maxUnavailable: 1 } },
+    });
+    const awaiting = (name: string) => {
+      const status = readyStatus(100);
+      status.conditions = [
+        ...(status.conditions ?? []),
+        {
+          type: 'RuntimeConfigured',
+          status: 'False',
+          reason: 'AwaitingRollout',
+          message: 'waits',
+          lastTransitionTime: '2025-01-01T00:00:00Z',
+        },
+      ];
+      return thinPoolNode(pool, name, status);
+    };
+    const plan = planThinPool(
+      {
+        thinPool: pool,
+        nodes,
+        thinPoolNodes: [awaiting('a'), awaiting('b')],
+        agentPods: [agentPod('p', 'a', true), agentPod('p', 'b', true)],
+        daemonSet: stored(desiredDaemonSet(pool, TEST_SETTINGS)),
+      },
+      TEST_SETTINGS,
+      NOW,
+    );
+    expect(plan.actions).toEqual([
+      { type: 'setRuntimeSwitch', nodeName: 'a', thinPoolNode: 'p.a', value: 'Draining' },
+      { type: 'cordon', nodeName: 'a' },
+    ]);
+    expect(plan.status?.conditions?.map((c) => c.type)).toEqual([
+      'Ready',
+      'Progressing',
+      'Degraded',
+      'RuntimeRollout',
+    ]);
+    expect(plan.requeueAfterMs).toBe(TEST_SETTINGS.drainRetryMs);
+  });
+
+  it('uncordons the nodes a ThinPool cordoned when it is deleted with Retain', () => {
+    const pool = thinPool('p', {}, { deletionTimestamp: '2025-01-01T00:30:00Z' });
+    const cordoned = {
+      ...node('a'),
+      metadata: { ...node('a').metadata, annotations: { 'thinpool.dev/cordoned-by': 'p' } },
+      spec: { unschedulable: true },
+    };
+    const plan = planThinPool(
+      { thinPool: pool, nodes: [cordoned, node('b')], thinPoolNodes: [], agentPods: [] },
+      TEST_SETTINGS,
+      NOW,
+    );
+    expect(plan.actions).toEqual([
+      { type: 'uncordon', nodeName: 'a', schedulable: false },
+      { type: 'removeFinalizer', retained: true },
+    ]);
+  });
+});
