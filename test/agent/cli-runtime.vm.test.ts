@@ -2,7 +2,7 @@
  * `thinpool-agent apply` on a plain host with `spec.runtime`: the docker-storage-setup use case, with the
  * real daemons in the VM (Debian's docker.io 20.10 through its init script, containerd 1.6 by signal; the
  * guest has no systemd and no udev). The CLI builds the pool, then switches the runtime through the
- * host-side one-shot and waits for its recorded result. Each test restarts a daemon at most twice.
+ * host-side one-shot and waits for its recorded result. Each test starts a daemon at most three times.
  */
 import { afterEach, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import { parse as parseToml } from 'smol-toml';
@@ -19,7 +19,8 @@ import {
   startDockerWithInitScript,
   type SavedFiles,
 } from '../runtime/guest-runtime.js';
-import { agentCli, manifest } from './support/guest-agent.js';
+import { reconcileRuntime } from '../../node-agent/runtime/index.js';
+import { agentCli, manifest, quietLog } from './support/guest-agent.js';
 
 /** The read-only commands of a runtime observation (the host port's classifier counts them as changes). */
 const RUNTIME_READS = [
@@ -172,21 +173,46 @@ describeVm('thinpool-agent apply configures the container runtime on the pool', 
     expect(await vm.stat('/var/lib/thinpool-agent')).toEqual({ exists: false });
   });
 
-  it('Docker: a storage option Docker rejects exits 1 and says the switch was rolled back; Docker runs as before', async () => {
+  it('Docker: apply waits for a switch already running on the host; one Docker rejects exits 1 and says it was rolled back', async () => {
     const { vm } = guest;
     const original = '{"storage-driver": "vfs", "log-level": "warn"}\n';
     await startDockerWith(vm, original);
+    const device = vm.disk('disk1').byIdPath;
+    const docker = { overrideUdevSyncCheck: true, extraStorageOptions: ['dm.no_such_option=1'] };
+    const pool = await agentCli(
+      vm,
+      ['apply'],
+      manifest({ volumeGroup: 'dock-vg', devices: [{ path: device }] }),
+    );
+    expect(pool.code).toBe(0);
+    // Launched the in-cluster agent's way (no wait): the one-shot takes about 30 s to roll this back.
+    const launched = await reconcileRuntime(
+      vm,
+      { volumeGroup: 'dock-vg', thinPoolName: 'thinpool', runtime: { type: 'docker', docker } },
+      { mode: 'Apply', logger: quietLog },
+    );
+    expect(launched.report.condition.reason).toBe('Switching');
 
-    const yaml = dockerManifest(vm.disk('disk1').byIdPath, { extraStorageOptions: ['dm.no_such_option=1'] });
-    const apply = await agentCli(vm, ['apply'], yaml);
+    const apply = await agentCli(vm, ['apply', '--output', 'json'], dockerManifest(device, docker));
 
     expect(apply.code).toBe(1);
-    expect(apply.stdout).toMatch(
-      /^Failed: the Docker switch was rolled back; the previous configuration and data are in place again: .*devmapper: Unknown option dm\.no_such_option/m,
-    );
+    expect(apply.json!.runtime).toMatchObject({
+      outcome: 'failed',
+      executed: [],
+      condition: { reason: 'RolledBack' },
+      lastSwitch: { state: 'rolled-back' },
+    });
+    expect(apply.json!.runtime!.condition.message).toContain('devmapper: Unknown option dm.no_such_option');
     expect(await vm.readFile('/etc/docker/daemon.json')).toBe(original);
     expect((await dockerInfo(vm)).driver).toBe('vfs');
     expect(await vm.stat('/var/lib/docker.bk')).toEqual({ exists: false });
+
+    const again = await agentCli(vm, ['apply'], dockerManifest(device, docker));
+    expect(again.code).toBe(1);
+    expect(again.stdout).toMatch(
+      /^Failed: the Docker switch was rolled back; the previous configuration and data are in place again: .*devmapper: Unknown option dm\.no_such_option/m,
+    );
+    expect(changes(again.mutations)).toEqual([]);
   });
 
   it('containerd: apply makes the devmapper plugin load on our pool, and a ctr snapshot lands in it', async () => {
