@@ -144,11 +144,7 @@ export function planThinPool(observed: ObservedState, settings: OperatorSettings
     // Never leave a node cordoned by a rollout that is going away.
     for (const node of observed.nodes) {
       if (node.metadata.annotations?.[CORDONED_BY_ANNOTATION] === poolName)
-        steps.push({
-          type: 'uncordon',
-          nodeName: node.metadata.name ?? '',
-          schedulable: !node.spec?.unschedulable,
-        });
+        steps.push({ type: 'uncordon', nodeName: node.metadata.name ?? '' });
     }
     if (observed.daemonSet)
       steps.push({ type: 'deleteDaemonSet', name: observed.daemonSet.metadata.name ?? '' });

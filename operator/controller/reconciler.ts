@@ -259,34 +259,65 @@ export class ThinPoolReconciler {
         }
         return;
       }
-      case 'cordon': {
-        await client.patch(`${NODES}/${encodeURIComponent(action.nodeName)}`, {
-          metadata: { annotations: { [CORDONED_BY_ANNOTATION]: name } },
-          spec: { unschedulable: true },
-        });
-        logger.info('Cordoned Node', { thinPool: name, node: action.nodeName });
-        await events.record(
-          thinPool,
-          'Normal',
-          'Cordoned',
-          `Cordoned node ${action.nodeName} to switch its container runtime to the pool`,
-        );
-        return;
-      }
+      case 'cordon':
+        return this.cordon(thinPool, action.nodeName);
       case 'evict':
         return this.evict(thinPool, action.nodeName, action.pods);
-      case 'uncordon': {
-        await client.patch(`${NODES}/${encodeURIComponent(action.nodeName)}`, {
-          metadata: { annotations: { [CORDONED_BY_ANNOTATION]: null } },
-          spec: { unschedulable: null },
-        });
-        logger.info('Uncordoned Node', { thinPool: name, node: action.nodeName });
-        if (!action.schedulable) {
-          await events.record(thinPool, 'Normal', 'Uncordoned', `Uncordoned node ${action.nodeName}`);
-        }
-        return;
-      }
+      case 'uncordon':
+        return this.uncordon(thinPool, action.nodeName);
     }
+  }
+
+  /**
+   * Cordons a Node and marks it as cordoned by this ThinPool. Decided on the Node as the API server has it
+   * now, not on the cache, and written with its resourceVersion: a Node an admin cordoned meanwhile is left
+   * alone (and so never uncordoned by the operator).
+   */
+  private async cordon(thinPool: ThinPool, nodeName: string): Promise<void> {
+    const { client, logger, events } = this.options;
+    const name = thinPool.metadata.name ?? '';
+    const path = `${NODES}/${encodeURIComponent(nodeName)}`;
+    const node = await client.get<NodeObject>(path);
+    if (node.spec?.unschedulable) return;
+    await client.patch(path, {
+      metadata: {
+        annotations: { [CORDONED_BY_ANNOTATION]: name },
+        resourceVersion: node.metadata.resourceVersion,
+      },
+      spec: { unschedulable: true },
+    });
+    logger.info('Cordoned Node', { thinPool: name, node: nodeName });
+    await events.record(
+      thinPool,
+      'Normal',
+      'Cordoned',
+      `Cordoned node ${nodeName} to switch its container runtime to the pool`,
+    );
+  }
+
+  /** Uncordons a Node this ThinPool cordoned (checked on the Node as it is now), and drops the mark. */
+  private async uncordon(thinPool: ThinPool, nodeName: string): Promise<void> {
+    const { client, logger, events } = this.options;
+    const name = thinPool.metadata.name ?? '';
+    const path = `${NODES}/${encodeURIComponent(nodeName)}`;
+    let node: NodeObject;
+    try {
+      node = await client.get<NodeObject>(path);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    if (node.metadata.annotations?.[CORDONED_BY_ANNOTATION] !== name) return;
+    await client.patch(path, {
+      metadata: {
+        annotations: { [CORDONED_BY_ANNOTATION]: null },
+        resourceVersion: node.metadata.resourceVersion,
+      },
+      spec: { unschedulable: null },
+    });
+    logger.info('Uncordoned Node', { thinPool: name, node: nodeName });
+    if (node.spec?.unschedulable)
+      await events.record(thinPool, 'Normal', 'Uncordoned', `Uncordoned node ${nodeName}`);
   }
 
   /** Lists the Pods on each node being drained (the operator keeps no cache of every Pod in the cluster). */

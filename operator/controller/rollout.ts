@@ -84,7 +84,7 @@ export type RolloutAction =
   /** Evict Pods through the Eviction API (a PodDisruptionBudget may refuse: retried later). */
   | { type: 'evict'; nodeName: string; pods: PodRef[] }
   /** `spec.unschedulable` back to false and the annotation removed (only on a Node the operator cordoned). */
-  | { type: 'uncordon'; nodeName: string; schedulable: boolean };
+  | { type: 'uncordon'; nodeName: string };
 
 /** What a rollout plan is computed from. */
 export interface RolloutInput {
@@ -148,8 +148,7 @@ export function planRollout(input: RolloutInput): RolloutPlan {
   const desired = new Set(input.desiredNodes);
   const ourCordon = (name: string) =>
     nodes.get(name)?.metadata.annotations?.[CORDONED_BY_ANNOTATION] === pool;
-  const uncordon = (name: string) =>
-    actions.push({ type: 'uncordon', nodeName: name, schedulable: !nodes.get(name)?.spec?.unschedulable });
+  const uncordon = (name: string) => actions.push({ type: 'uncordon', nodeName: name });
   const setSwitch = (name: string, value: RuntimeSwitch | null) => {
     const tpn = thinPoolNodes.get(name);
     if (!tpn || (tpn.spec.runtimeSwitch ?? null) === value) return;

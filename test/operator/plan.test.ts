@@ -423,7 +423,7 @@ describe('planThinPool with a pool conflict or a runtime rollout', () => {
       NOW,
     );
     expect(plan.actions).toEqual([
-      { type: 'uncordon', nodeName: 'a', schedulable: false },
+      { type: 'uncordon', nodeName: 'a' },
       { type: 'removeFinalizer', retained: true },
     ]);
   });

@@ -115,7 +115,7 @@ describe('planRollout', () => {
     });
     const held = planRollout(input(none, [tpn(none, 'n1', undefined, 'Allowed')], [cordoned('n1', 'p')]));
     expect(held.actions).toEqual([
-      { type: 'uncordon', nodeName: 'n1', schedulable: false },
+      { type: 'uncordon', nodeName: 'n1' },
       { type: 'setRuntimeSwitch', nodeName: 'n1', thinPoolNode: 'p.n1', value: null },
     ]);
   });
@@ -225,7 +225,7 @@ describe('planRollout', () => {
       ),
     );
     expect(plan.actions).toEqual([
-      { type: 'uncordon', nodeName: 'n1', schedulable: false },
+      { type: 'uncordon', nodeName: 'n1' },
       { type: 'setRuntimeSwitch', nodeName: 'n1', thinPoolNode: 'p.n1', value: null },
       { type: 'setRuntimeSwitch', nodeName: 'n2', thinPoolNode: 'p.n2', value: 'Draining' },
       { type: 'cordon', nodeName: 'n2' },
@@ -291,7 +291,7 @@ describe('planRollout', () => {
     const plan = planRollout(
       input(pool, [tpn(pool, 'n1', ['True', 'Configured'])], [node('n1'), cordoned('n9', 'p')]),
     );
-    expect(plan.actions).toEqual([{ type: 'uncordon', nodeName: 'n9', schedulable: false }]);
+    expect(plan.actions).toEqual([{ type: 'uncordon', nodeName: 'n9' }]);
   });
 
   it('starts nothing and releases its nodes when the ThinPool is refused, paused holds everything', () => {
