@@ -4,6 +4,8 @@
  * changes, and the latency of a `/metrics` scrape.
  *
  *   npx tsx bench/agent-cluster-steady-state.ts [minutes] [scrapes]   (THINPOOL_VM_SOCKET: a running test VM)
+ *   AGENT_NODE_FLAGS="--max-semi-space-size=1 --optimize-for-size" npx tsx bench/agent-cluster-steady-state.ts
+ *     (V8 flags for the agent's node, as the DaemonSet's command line would pass them)
  *
  * The agent runs as its own process, compiled to JavaScript and run by plain `node` as in the image (the
  * product's `run` code with the VM guest as its node: test/system/support/agent-main.ts, compiled into
@@ -33,6 +35,7 @@ import { benchGuest, median } from './agent-vm.js';
 
 const minutes = Number(process.argv[2] ?? 5);
 const scrapes = Number(process.argv[3] ?? 2000);
+const nodeFlags = (process.env.AGENT_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
 const CLOCK_TICKS = 100;
 
 /** The process and its descendants (the tsx launcher starts node as a child). */
@@ -146,7 +149,7 @@ try {
   });
   const launcher = await compileLauncher();
   agent = AgentProcess.start({
-    launcher: ['node', launcher],
+    launcher: ['node', ...nodeFlags, launcher],
     env: { NODE_NAME: 'bench', THINPOOL_NAME: 'docker' },
     args: ['--kubeconfig', kubeconfig, '--metrics-bind-address', '127.0.0.1:0'],
     vmSocket: (vm as Partial<OwnedVm>).socketPath ?? process.env.THINPOOL_VM_SOCKET ?? '',
@@ -201,7 +204,7 @@ try {
   const writes = requests.filter((r) => !['get', 'list', 'watch'].includes(r.verb)).length;
   process.stdout.write(
     [
-      `Window ${minutes} min at the default interval (10 s) and heartbeat (10 min), pool Ready and idle.`,
+      `Window ${minutes} min at the default interval (10 s) and heartbeat (10 min), pool Ready and idle; node flags: ${nodeFlags.join(' ') || 'none'}.`,
       '',
       '| measure | value |',
       '|---|---|',
