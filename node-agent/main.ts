@@ -4,7 +4,6 @@
  * `status` and `destroy` are the standalone CLI for plain hosts (the replacement for docker-storage-setup).
  */
 import { createLogger } from '../common/logger.js';
-import { runCli } from './cli/cli.js';
 import { LocalHost } from './host/local-host.js';
 import { NsenterHost } from './host/nsenter-host.js';
 
@@ -16,6 +15,8 @@ if (process.argv[2] === 'run') {
   // Whatever is still open after a stop (a watch socket being torn down) must not keep the process alive.
   setTimeout(() => process.exit(), 100).unref();
 } else {
+  // Loaded only for the standalone commands, so `run` does not carry the CLI's modules in its memory.
+  const { runCli } = await import('./cli/cli.js');
   const controller = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
 
