@@ -54,6 +54,8 @@ class DockerNode implements Host {
   readonly kind = 'recorded';
   readonly mutations: string[] = [];
   docker: 'vfs' | 'pool' = 'vfs';
+  /** Files of the agent's state directory (the one-shot's result and request). */
+  readonly stateFiles = new Map<string, string>();
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const out = (stdout: string, exitCode = 0): RunResult => ({
@@ -78,6 +80,8 @@ class DockerNode implements Host {
     if (program === 'cat' && first === '/proc/4242/cmdline') return out('/usr/sbin/dockerd\0-H\0fd://\0');
     if (program === 'cat' && first === '/proc/4242/environ') return out('PATH=/usr/bin\0');
     if (program === 'stat' && first === '-L') return out('2049\n2049\n');
+    // No one-shot process is alive.
+    if (program === 'test' && first === '-d') return out('', 1);
     if (program === '/usr/bin/docker' && first === 'info') {
       const info = JSON.parse(fixture('runtime', 'docker-info-devicemapper.json')) as {
         DriverStatus: string[][];
@@ -93,7 +97,7 @@ class DockerNode implements Host {
     if (file === agentSpec().profilePath) return renderProfile(agentSpec());
     if (file === '/etc/docker/daemon.json')
       return this.docker === 'pool' ? CONFIGURED_DAEMON_JSON : PLAIN_DAEMON_JSON;
-    return undefined;
+    return this.stateFiles.get(file);
   }
 
   async writeFile(file: string): Promise<void> {
@@ -187,6 +191,26 @@ describe("the agent's runtime switch waits for the operator's rollout", () => {
       /^setsid -f \/bin\/sh \/var\/lib\/thinpool-agent\/runtime\/runtime-switch\.sh --mode switch .* --expect-pool docker-thinpool /,
     );
     expect(await runtimeCondition()).toMatchObject({ status: 'False', reason: 'Switching' });
+  });
+
+  it('undoes an interrupted switch at once, without waiting for its turn', async () => {
+    const stateDir = '/var/lib/thinpool-agent/runtime';
+    node.stateFiles.set(
+      `${stateDir}/docker-result`,
+      'id=0123456789ab\nattempt=1\nruntime=docker\nstate=running\npid=999\nstep=moved\nmoved=yes\n',
+    );
+    node.stateFiles.set(
+      `${stateDir}/docker-request.json`,
+      JSON.stringify({
+        id: '0123456789ab',
+        systemdRun: false,
+        args: ['--mode', 'switch', '--id', '0123456789ab', '--attempt', '1', '--runtime', 'docker'],
+      }),
+    );
+    await startAgent();
+    expect(node.mutations.at(-1)).toMatch(/runtime-switch\.sh --mode recover --id 0123456789ab --attempt 2 /);
+    expect(await runtimeCondition()).toMatchObject({ status: 'False', reason: 'Switching' });
+    expect((await client.get<ThinPoolNode>(TPN)).spec.runtimeSwitch).toBeUndefined();
   });
 
   it('needs no permission on a node whose runtime already uses the pool', async () => {
