@@ -1,6 +1,6 @@
 /**
- * The container-runtime module's interface for the LVM engine, the standalone CLI and the in-cluster
- * agent: call {@link reconcileRuntime} once per reconcile, after the pool is ready, and put its report in
+ * The container-runtime module's interface for the standalone CLI (`node-agent/cli/runtime.ts`) and the
+ * in-cluster agent: call {@link reconcileRuntime} once per reconcile, after the pool is ready, and put its report in
  * status (`RuntimeConfigured` condition, `status.runtime`, `thinpool_runtime_configured`, Plan mode lines).
  */
 import type { ThinPoolNodeStatus } from '../../api/v1alpha1/types.js';

@@ -1,7 +1,7 @@
 /**
  * Types of the container-runtime module: what the agent wants (`RuntimeIntent`), what it saw on the
  * host (`RuntimeObserved`), and what it will do (`RuntimePlan`). The module is self-contained: the
- * engine and the in-cluster agent call {@link reconcileRuntime} (see `index.ts`) and nothing else.
+ * standalone CLI and the in-cluster agent call {@link reconcileRuntime} (see `index.ts`) and nothing else.
  */
 
 import type { RestartStrategy, RuntimeType } from '../../api/v1alpha1/types.js';
