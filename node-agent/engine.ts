@@ -2,6 +2,16 @@ import type { LastExtension } from '../api/v1alpha1/types.js';
 import type { Logger } from '../common/logger.js';
 import type { AgentSpec } from './agent-spec.js';
 import { CommandError, type Host } from './host/host.js';
+import { fullReportArgv } from './lvm/commands.js';
+import { parseFullReport, type LvmReport } from './lvm/report.js';
+import {
+  isUsableShellProfile,
+  LASTLOG,
+  LVM_SHELL_PROFILE_PATH,
+  lvmShellLine,
+  LvmShellUnavailable,
+  runLvmShell,
+} from './lvm/shell.js';
 import { observe, observeLvm } from './observe/observe.js';
 import { poolNumbers, poolView, type Observed } from './observe/observed.js';
 import { renderStep, type Action } from './plan/action.js';
@@ -67,6 +77,11 @@ export interface EngineOptions {
   maxRounds?: number;
   /** Minimum time between two `lvchange --monitor y` tries that did not take. Default 5 minutes. */
   monitorRetryMs?: number;
+  /**
+   * Run each LVM step and the LVM report after it in one `lvm` shell process when the host's lvm2 has the
+   * shell and its `lvmdbusd` profile (ADR 0044). Default true; false runs every command as its own process.
+   */
+  lvmShell?: boolean;
 }
 
 /**
@@ -80,6 +95,8 @@ export class ThinPoolEngine {
   /** Why the last `lvchange --monitor y` failed, when it did. */
   monitoringError?: string;
   private readonly now: () => Date;
+  /** Whether LVM steps go through the lvm shell; decided once, while the first apply observes. */
+  private lvmShell?: Promise<boolean>;
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? (() => new Date());
@@ -114,6 +131,7 @@ export class ThinPoolEngine {
 
   /** Brings the pool to the spec. */
   async apply(signal?: AbortSignal): Promise<RunReport> {
+    void this.useLvmShell();
     let observed = await this.observe(signal);
     const executed: ExecutedAction[] = [];
     const maxRounds = this.options.maxRounds ?? 4;
@@ -201,9 +219,12 @@ export class ThinPoolEngine {
     for (const action of actions) {
       const started = performance.now();
       if (action.kind === 'enable-monitoring') this.memory.lastMonitorAttemptMs = this.now().getTime();
+      let lvmAfter: LvmReport | undefined;
       try {
-        if (action.step.type === 'command') await host.run(action.step.argv, { signal });
-        else await host.writeFile(action.step.path, action.step.content, { mode: action.step.mode });
+        if (action.step.type === 'write-file')
+          await host.writeFile(action.step.path, action.step.content, { mode: action.step.mode });
+        else if (LVM_ONLY.has(action.kind)) lvmAfter = await this.runLvmStep(action.step.argv, signal);
+        else await host.run(action.step.argv, { signal });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         if (action.kind === 'enable-monitoring' && err instanceof CommandError) {
@@ -228,7 +249,7 @@ export class ThinPoolEngine {
         explanation: action.explanation,
       });
       partial = LVM_ONLY.has(action.kind) || action.kind === 'write-profile';
-      observed = await this.reobserve(action, observed, signal);
+      observed = await this.reobserve(action, observed, lvmAfter, signal);
       if (action.extension) this.recordExtension(action);
       const problem = verify(this.spec, action, observed);
       if (problem) {
@@ -244,15 +265,62 @@ export class ThinPoolEngine {
   }
 
   /**
-   * Re-observes after a step: an LVM step only changes what `lvm fullreport` shows and a profile write only
-   * the profile, so those refresh just that part (one LVM call); other steps take a whole snapshot.
+   * Runs one LVM step. Through the lvm shell, the same process then prints the step's log (its error
+   * messages when it failed) and LVM's report after it, which is returned: the re-observation costs no
+   * process of its own. Otherwise the step runs as its own process and `undefined` is returned.
    */
-  private async reobserve(action: Action, previous: Observed, signal?: AbortSignal): Promise<Observed> {
+  private async runLvmStep(argv: readonly string[], signal?: AbortSignal): Promise<LvmReport | undefined> {
+    const { host, log } = this.options;
+    if (lvmShellLine(argv) === undefined || !(await this.useLvmShell())) {
+      await host.run(argv, { signal });
+      return undefined;
+    }
+    let answer: Awaited<ReturnType<typeof runLvmShell>>;
+    try {
+      answer = await runLvmShell(host, [argv, LASTLOG, fullReportArgv()], { signal });
+    } catch (err) {
+      if (!(err instanceof LvmShellUnavailable)) throw err;
+      log.warn('Stopped using the lvm shell', { thinPool: this.spec.thinPool, err: err.message });
+      this.lvmShell = Promise.resolve(false);
+      await host.run(argv, { signal });
+      return undefined;
+    }
+    const [command, , report] = answer.results;
+    const stderr = [...(command?.messages ?? []), answer.stderr.trim()].filter((m) => m !== '').join('\n');
+    if (!command) {
+      // Whether it ran is unknown: fail the step; the observation after a failure tells what happened.
+      this.lvmShell = Promise.resolve(false);
+      throw new CommandError({ argv, exitCode: undefined, stderr, cause: 'no answer from the lvm shell' });
+    }
+    if (command.exitCode !== 0) throw new CommandError({ argv, exitCode: command.exitCode, stderr });
+    return report?.exitCode === 0 ? parseFullReport(report.stdout) : undefined;
+  }
+
+  /** Decides once per engine whether LVM steps use the lvm shell: its profile must make it answer in JSON. */
+  private useLvmShell(): Promise<boolean> {
+    this.lvmShell ??=
+      this.options.lvmShell === false
+        ? Promise.resolve(false)
+        : this.options.host.readFile(LVM_SHELL_PROFILE_PATH).then(isUsableShellProfile, () => false);
+    return this.lvmShell;
+  }
+
+  /**
+   * Re-observes after a step: an LVM step only changes what `lvm fullreport` shows and a profile write only
+   * the profile, so those refresh just that part (one LVM report, already read when the step ran through the
+   * lvm shell); other steps take a whole snapshot.
+   */
+  private async reobserve(
+    action: Action,
+    previous: Observed,
+    lvmAfter: LvmReport | undefined,
+    signal?: AbortSignal,
+  ): Promise<Observed> {
     if (action.kind === 'write-profile') {
       return { ...previous, profileContent: await this.options.host.readFile(this.spec.profilePath) };
     }
     if (LVM_ONLY.has(action.kind)) {
-      const next = { ...previous, lvm: await observeLvm(this.options.host, signal) };
+      const next = { ...previous, lvm: lvmAfter ?? (await observeLvm(this.options.host, signal)) };
       this.recordSample(next);
       return next;
     }

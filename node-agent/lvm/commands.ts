@@ -9,9 +9,28 @@ export const REPORT_FLAGS = ['--reportformat', 'json', '--units', 'b', '--nosuff
 /** Tag put on the VG and LVs the agent creates, so a half-built pool is recognised as ours. */
 export const MANAGED_TAG = 'thinpool.dev/managed';
 
+/**
+ * The columns of each sub-report of `lvm fullreport`, named explicitly: they are LVM's defaults
+ * (`report/*_cols_full`), so the output does not depend on a command profile (the lvm shell's) or on an
+ * lvm.conf that changed the defaults.
+ */
+export const FULL_REPORT_COLUMNS = [
+  ['vg', 'vg_all'],
+  ['pv', 'pv_all'],
+  ['lv', 'lv_all'],
+  ['pvseg', 'pvseg_all,pv_uuid,lv_uuid'],
+  ['seg', 'seg_all,lv_uuid'],
+] as const;
+
 /** `lvm fullreport --all`: every VG, PV, LV (hidden ones too) and segment in one call. */
 export function fullReportArgv(): string[] {
-  return ['lvm', 'fullreport', '--all', ...REPORT_FLAGS];
+  return [
+    'lvm',
+    'fullreport',
+    '--all',
+    ...REPORT_FLAGS,
+    ...FULL_REPORT_COLUMNS.flatMap(([report, columns]) => ['--configreport', report, '-o', columns]),
+  ];
 }
 
 /** Renders a byte count as LVM's exact byte size argument (`<n>b`). */

@@ -26,32 +26,37 @@ export async function observeLvm(host: Host, signal?: AbortSignal) {
 export async function observe(host: Host, spec: AgentSpec, signal?: AbortSignal): Promise<Observed> {
   const realpath =
     spec.devices.length > 0 ? ['realpath', '--canonicalize-missing', '--', ...spec.devices] : undefined;
-  // Independent reads run together: on a slow host each command costs mostly its start-up.
-  const [lvm, lsblk, losetup, profileContent, resolvedOut, stats] = await Promise.all([
+  const probe = async (device: string) =>
+    parseWipefs((await host.run(wipefsListArgv(device), { signal })).stdout);
+  // Independent reads run together: on a slow host each command costs mostly its start-up. The
+  // signatures of the spec's devices are read at the same time, before it is known which need them (not
+  // our PVs, block devices): a read-only probe whose answer is dropped costs less than waiting for it.
+  const [lvm, lsblk, losetup, profileContent, resolvedOut, stats, probes] = await Promise.all([
     observeLvm(host, signal),
     host.run(lsblkArgv(), { signal }),
     host.run(losetupListArgv(), { signal }),
     host.readFile(spec.profilePath),
     realpath ? host.run(realpath, { signal }) : undefined,
     Promise.all(spec.devices.map((path) => host.stat(path))),
+    Promise.all(spec.devices.map((path) => probe(path).catch((err: unknown) => err))),
   ]);
   const blockDevices = parseLsblk(lsblk.stdout);
   const loopDevices = parseLosetup(losetup.stdout);
   const ourPvs = new Set(lvm.pvs.filter((p) => p.vgName === spec.vg).map((p) => p.name));
-  const probe = async (device: string) =>
-    parseWipefs((await host.run(wipefsListArgv(device), { signal })).stdout);
 
   const resolved = (resolvedOut?.stdout ?? '').split('\n').filter((l) => l !== '');
-  const devices: ObservedDevice[] = await Promise.all(
-    spec.devices.map(async (path, i) => {
-      const canonical = resolved[i] ?? path;
-      const stat = stats[i]!;
-      const device: ObservedDevice = { path, resolved: canonical, stat };
-      if (stat.exists && stat.type === 'block-device' && !ourPvs.has(canonical))
-        device.signatures = await probe(canonical);
-      return device;
-    }),
-  );
+  const devices: ObservedDevice[] = spec.devices.map((path, i) => {
+    const canonical = resolved[i] ?? path;
+    const stat = stats[i]!;
+    const device: ObservedDevice = { path, resolved: canonical, stat };
+    if (stat.exists && stat.type === 'block-device' && !ourPvs.has(canonical)) {
+      const signatures = probes[i];
+      // A probe of an existing block device that failed is an error of the observation, as before.
+      if (!Array.isArray(signatures)) throw signatures;
+      device.signatures = signatures;
+    }
+    return device;
+  });
 
   let loop: Observed['loop'];
   if (spec.loop) {

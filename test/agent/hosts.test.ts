@@ -4,10 +4,13 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import winston from 'winston';
 import { Writable } from 'node:stream';
-import { CommandError } from '../../node-agent/host/host.js';
+import { CommandError, type Host } from '../../node-agent/host/host.js';
 import { LocalHost } from '../../node-agent/host/local-host.js';
 import { isMutatingCommand, LoggedHost } from '../../node-agent/host/logged-host.js';
 import { NsenterHost } from '../../node-agent/host/nsenter-host.js';
+import { fullReportArgv } from '../../node-agent/lvm/commands.js';
+import { LASTLOG, lvmShellInput, runLvmShell } from '../../node-agent/lvm/shell.js';
+import { fixture } from './support/fixtures.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'agent-hosts-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -115,6 +118,25 @@ describe('isMutatingCommand', () => {
       ['wipefs', '--json', '/dev/vdb'],
       ['realpath', '--', '/dev/vda'],
       ['dmsetup', 'status'],
+      ['lvm', 'lastlog'],
+      ['pgrep', '-x', 'dockerd'],
+      ['test', '-d', '/proc/1'],
+      ['docker', 'info', '--format', '{{json .}}'],
+      ['/usr/bin/docker', 'info'],
+      ['ctr', '--address', '/run/containerd/containerd.sock', '--connect-timeout', '2s', 'plugins', 'ls'],
+      ['ctr', 'version'],
+      ['dmsetup', 'wait', 'docker-thinpool-tpool', '3'],
+      ['dmsetup', 'info', '-c', '--noheadings', '-o', 'events', 'docker-thinpool-tpool'],
+      ['dmsetup', 'ls'],
+      ['blkid', '/dev/vdb'],
+      ['wipefs', '--no-act', '--all', '/dev/vdb'],
+      ['wipefs', '-n', '-a', '/dev/vdb'],
+      ['losetup', '-j', '/var/lib/docker/devicemapper/data'],
+      ['losetup', '--associated', '/x', '--json'],
+      ['losetup', '-l', '-O', 'NAME,BACK-FILE', '--noheadings'],
+      ['losetup', '--all'],
+      ['losetup'],
+      ['systemctl', 'is-active', 'docker'],
     ]) {
       expect([argv, isMutatingCommand(argv)]).toEqual([argv, false]);
     }
@@ -124,7 +146,16 @@ describe('isMutatingCommand', () => {
       ['losetup', '/dev/loop0', '/x'],
       ['losetup', '-c', '/dev/loop0'],
       ['lvm', 'lvcreate'],
+      ['lvm'],
       ['dmsetup', 'remove', 'x'],
+      ['dmsetup', 'message', 'x', '0', 'reserve_metadata_snap'],
+      ['losetup', '--find', '--show', '/x'],
+      ['losetup', '-d', '/dev/loop0'],
+      ['losetup', '-j', '/x', '/dev/loop1'],
+      ['docker', 'rm', '-f', 'c'],
+      ['ctr', 'plugins', 'rm', 'x'],
+      ['ctr', 'images', 'pull', 'x'],
+      ['systemctl', 'restart', 'docker'],
       ['some-unknown-tool'],
     ]) {
       expect([argv, isMutatingCommand(argv)]).toEqual([argv, true]);
@@ -168,5 +199,57 @@ describe('LoggedHost', () => {
       ['info', 'Wrote host file', path.join(work, 'logged')],
     ]);
     expect(capture.lines[3]).toMatchObject({ exitCode: 4, stderr: 'boom' });
+  });
+});
+
+describe('LoggedHost with the lvm shell', () => {
+  /** Answers `lvm` with a shell's recorded output. */
+  const recordedShell = (stdout: string, stderr = ''): Host => ({
+    kind: 'recorded',
+    run: async (argv) => ({ argv, exitCode: 0, stdout, stderr, durationMs: 12 }),
+    readFile: async () => undefined,
+    writeFile: async () => undefined,
+    stat: async () => ({ exists: false }),
+  });
+
+  it('logs each mutating command of the shell as its own, with its exit code; reports at debug only', async () => {
+    const capture = captureLogs();
+    const host = new LoggedHost(recordedShell(fixture('shell-pvcreate.txt')), capture.logger);
+    await runLvmShell(host, [['pvcreate', '/dev/vdd'], [...LASTLOG], fullReportArgv()]);
+    expect(capture.lines.map((l) => [l.level, l.message, l.command, l.exitCode])).toEqual([
+      ['info', 'Started host command', 'pvcreate /dev/vdd', undefined],
+      ['info', 'Completed host command', 'pvcreate /dev/vdd', 0],
+    ]);
+    expect(capture.lines[1]).toMatchObject({ via: 'lvm shell', durationMs: 12 });
+  });
+
+  it("logs a failed command of the shell with LVM's return code and messages", async () => {
+    const capture = captureLogs();
+    const host = new LoggedHost(recordedShell(fixture('shell-vgcreate-fails.txt')), capture.logger);
+    const vgcreate = ['vgcreate', '--addtag', 'thinpool.dev/managed', 'docker', '/dev/nonexistent'];
+    await host.run(['lvm'], { input: lvmShellInput([vgcreate, [...LASTLOG], fullReportArgv()]) });
+    expect(capture.lines.map((l) => [l.level, l.message])).toEqual([
+      ['info', 'Started host command'],
+      ['error', 'Failed host command'],
+    ]);
+    expect(capture.lines[1]).toMatchObject({
+      command: 'vgcreate --addtag thinpool.dev/managed docker /dev/nonexistent',
+      exitCode: 5,
+      stderr: 'No device found for /dev/nonexistent.',
+    });
+  });
+
+  it('logs a command whose answer a prompt ate as failed, with the prompt from stderr', async () => {
+    const capture = captureLogs();
+    const stderr = fixture('shell-lvcreate-prompt-stderr.txt');
+    const host = new LoggedHost(recordedShell(fixture('shell-pvcreate.txt'), stderr), capture.logger);
+    // The recorded answer is about pvcreate: for vgcreate there is none.
+    await host.run(['lvm'], { input: lvmShellInput([['vgcreate', 'docker', '/dev/vdd']]) });
+    expect(capture.lines[1]).toMatchObject({
+      level: 'error',
+      message: 'Failed host command',
+      reason: 'no answer from the lvm shell',
+      stderr: stderr.trim(),
+    });
   });
 });

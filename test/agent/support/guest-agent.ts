@@ -11,6 +11,7 @@ import {
   type WriteFileOptions,
 } from '../../../node-agent/host/host.js';
 import { isMutatingCommand } from '../../../node-agent/host/logged-host.js';
+import { isLvmShellRun, lvmShellCommands } from '../../../node-agent/lvm/shell.js';
 import { beforeEach } from '@jest/globals';
 import { useGuest, type GuestHandle } from '../../vm/guest.js';
 
@@ -33,6 +34,15 @@ export function useAgentGuest(): GuestHandle {
 /** A logger that drops everything (tests assert on behaviour, not on logs). */
 export const quietLog = winston.createLogger({ silent: true });
 
+/**
+ * The mutating commands of one `run`, as the plan renders them: the command itself, or each mutating LVM
+ * command of an lvm shell run (several LVM commands in one `lvm` process).
+ */
+export function mutatingCommands(argv: readonly string[], options?: RunOptions): string[] {
+  const commands = isLvmShellRun(argv, options?.input) ? lvmShellCommands(options.input) : [argv];
+  return commands.filter((c) => isMutatingCommand(c)).map((c) => formatArgv(c));
+}
+
 /** Passes everything to a host and records the mutating operations as the plan renders them. */
 export class RecordingHost implements Host {
   readonly kind: string;
@@ -43,7 +53,7 @@ export class RecordingHost implements Host {
   }
 
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
-    if (isMutatingCommand(argv)) this.mutations.push(formatArgv(argv));
+    this.mutations.push(...mutatingCommands(argv, options));
     return this.inner.run(argv, options);
   }
 
@@ -86,10 +96,10 @@ export class KillingHost implements Host {
     this.kind = inner.kind;
   }
 
-  private async mutate<T>(operation: () => Promise<T>): Promise<T> {
+  private async mutate<T>(operation: () => Promise<T>, count = 1): Promise<T> {
     if (this.killed) throw new SimulatedKill();
     const result = await operation();
-    this.done += 1;
+    this.done += count;
     if (this.done >= this.killAfter) {
       this.killed = true;
       throw new SimulatedKill();
@@ -98,11 +108,12 @@ export class KillingHost implements Host {
   }
 
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
-    if (!isMutatingCommand(argv)) {
+    const mutating = mutatingCommands(argv, options).length;
+    if (mutating === 0) {
       if (this.killed) return Promise.reject(new SimulatedKill());
       return this.inner.run(argv, options);
     }
-    return this.mutate(() => this.inner.run(argv, options));
+    return this.mutate(() => this.inner.run(argv, options), mutating);
   }
 
   readFile(path: string): Promise<string | undefined> {
