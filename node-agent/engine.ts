@@ -79,7 +79,7 @@ export interface EngineOptions {
   monitorRetryMs?: number;
   /**
    * Run each LVM step and the LVM report after it in one `lvm` shell process when the host's lvm2 has the
-   * shell and its `lvmdbusd` profile (ADR 0044). Default true; false runs every command as its own process.
+   * shell and its `lvmdbusd` profile (ADR 0044). Default false: every command runs as its own process.
    */
   lvmShell?: boolean;
 }
@@ -299,7 +299,7 @@ export class ThinPoolEngine {
   /** Decides once per engine whether LVM steps use the lvm shell: its profile must make it answer in JSON. */
   private useLvmShell(): Promise<boolean> {
     this.lvmShell ??=
-      this.options.lvmShell === false
+      this.options.lvmShell !== true
         ? Promise.resolve(false)
         : this.options.host.readFile(LVM_SHELL_PROFILE_PATH).then(isUsableShellProfile, () => false);
     return this.lvmShell;

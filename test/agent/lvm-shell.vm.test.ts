@@ -18,7 +18,7 @@ class ProcessCounter extends RecordingHost {
   }
 }
 
-const engineOn = (host: Host, device: string, lvmShell?: boolean) =>
+const engineOn = (host: Host, device: string, lvmShell = true) =>
   new ThinPoolEngine({
     host,
     spec: toAgentSpec('docker', thinPoolSpec({ devices: [{ path: device }] })),
