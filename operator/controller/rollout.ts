@@ -57,22 +57,22 @@ export interface PodRef {
 }
 
 /**
- * Whether a drain evicts this Pod (pure): not DaemonSet Pods (the DaemonSet controller would put them back
- * at once and they tolerate the cordon), not mirror Pods (the kubelet owns them), not thinpool agents (they
- * perform the switch), and not Pods already terminating (they are on their way out).
+ * Whether a drain leaves this Pod where it is (pure): DaemonSet Pods (the DaemonSet controller would put
+ * them back at once, and they tolerate the cordon), mirror Pods (the kubelet owns them) and thinpool agents
+ * (they perform the switch).
  */
-export function isEvictable(pod: PodObject): boolean {
+export function isExemptFromDrain(pod: PodObject): boolean {
   const meta = pod.metadata;
-  if (meta.deletionTimestamp) return false;
-  if (meta.ownerReferences?.some((r) => r.kind === 'DaemonSet' && r.controller !== false)) return false;
-  if (meta.annotations?.[MIRROR_POD_ANNOTATION] !== undefined) return false;
-  if (meta.labels?.[Labels.name] === AGENT_NAME) return false;
-  return true;
+  return (
+    (meta.ownerReferences?.some((r) => r.kind === 'DaemonSet' && r.controller !== false) ?? false) ||
+    meta.annotations?.[MIRROR_POD_ANNOTATION] !== undefined ||
+    meta.labels?.[Labels.name] === AGENT_NAME
+  );
 }
 
-/** Pods a drain still waits for: evictable ones and those already terminating (not DaemonSet, mirror, agent). */
-function blocksDrain(pod: PodObject): boolean {
-  return isEvictable({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: undefined } });
+/** Whether a drain evicts this Pod (pure): not exempt, and not already terminating (it is on its way out). */
+export function isEvictable(pod: PodObject): boolean {
+  return !isExemptFromDrain(pod) && !pod.metadata.deletionTimestamp;
 }
 
 /** One step of a rollout; each is idempotent. */
@@ -228,7 +228,7 @@ export function planRollout(input: RolloutInput): RolloutPlan {
         nodeName: name,
         pods: evictable.map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name ?? '' })),
       });
-    } else if (!pods.some(blocksDrain)) {
+    } else if (pods.every(isExemptFromDrain)) {
       setSwitch(name, 'Allowed');
     }
   };
