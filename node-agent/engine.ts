@@ -95,6 +95,8 @@ export class ThinPoolEngine {
   /** Why the last `lvchange --monitor y` failed, when it did. */
   monitoringError?: string;
   private readonly now: () => Date;
+  /** Spec devices that were PVs of the pool's VG at the last observation (see `ObserveHints`). */
+  private knownPvs?: ReadonlySet<string>;
   /** Whether LVM steps go through the lvm shell; decided once, while the first apply observes. */
   private lvmShell?: Promise<boolean>;
 
@@ -108,8 +110,8 @@ export class ThinPoolEngine {
 
   /** One snapshot of the node's storage; also records a usage sample for the time-to-full estimate. */
   async observe(signal?: AbortSignal): Promise<Observed> {
-    const observed = await observe(this.options.host, this.options.spec, signal);
-    this.recordSample(observed);
+    const observed = await observe(this.options.host, this.options.spec, signal, { knownPvs: this.knownPvs });
+    this.remember(observed);
     return observed;
   }
 
@@ -321,7 +323,7 @@ export class ThinPoolEngine {
     }
     if (LVM_ONLY.has(action.kind)) {
       const next = { ...previous, lvm: lvmAfter ?? (await observeLvm(this.options.host, signal)) };
-      this.recordSample(next);
+      this.remember(next);
       return next;
     }
     return this.observe(signal);
@@ -340,7 +342,10 @@ export class ThinPoolEngine {
     this.memory.extensions.set(key, (this.memory.extensions.get(key) ?? 0) + 1);
   }
 
-  private recordSample(observed: Observed): void {
+  /** Keeps what later runs use from an observation: the usage sample and which devices are our PVs. */
+  private remember(observed: Observed): void {
+    const ours = new Set(observed.lvm.pvs.filter((p) => p.vgName === this.spec.vg).map((p) => p.name));
+    this.knownPvs = new Set(observed.devices.filter((d) => ours.has(d.resolved)).map((d) => d.path));
     const lv = poolView(observed.lvm, this.spec.vg, this.spec.pool, this.spec.metadataLv).poolLv;
     if (!lv || lv.segtype !== 'thin-pool' || !lv.active) return;
     const n = poolNumbers(lv);

@@ -18,19 +18,30 @@ export async function observeLvm(host: Host, signal?: AbortSignal) {
   return parseFullReport(stdout);
 }
 
+/** Hints for {@link observe} from an earlier observation. */
+export interface ObserveHints {
+  /** Spec device paths that were PVs of the spec's VG: their signatures are not read ahead. */
+  knownPvs?: ReadonlySet<string>;
+}
+
 /**
  * Takes one snapshot of the node's storage for a spec: one LVM report, `lsblk`, `losetup`, the spec's
  * devices (canonical paths, stat, and `wipefs` signatures of devices not yet in our VG), loop backing
  * files, and the profile file. Read-only.
  */
-export async function observe(host: Host, spec: AgentSpec, signal?: AbortSignal): Promise<Observed> {
+export async function observe(
+  host: Host,
+  spec: AgentSpec,
+  signal?: AbortSignal,
+  hints: ObserveHints = {},
+): Promise<Observed> {
   const realpath =
     spec.devices.length > 0 ? ['realpath', '--canonicalize-missing', '--', ...spec.devices] : undefined;
   const probe = async (device: string) =>
     parseWipefs((await host.run(wipefsListArgv(device), { signal })).stdout);
   // Independent reads run together: on a slow host each command costs mostly its start-up. The
   // signatures of the spec's devices are read at the same time, before it is known which need them (not
-  // our PVs, block devices): a read-only probe whose answer is dropped costs less than waiting for it.
+  // our PVs, block devices), except for devices that were our PVs last time (the steady state).
   const [lvm, lsblk, losetup, profileContent, resolvedOut, stats, probes] = await Promise.all([
     observeLvm(host, signal),
     host.run(lsblkArgv(), { signal }),
@@ -38,25 +49,31 @@ export async function observe(host: Host, spec: AgentSpec, signal?: AbortSignal)
     host.readFile(spec.profilePath),
     realpath ? host.run(realpath, { signal }) : undefined,
     Promise.all(spec.devices.map((path) => host.stat(path))),
-    Promise.all(spec.devices.map((path) => probe(path).catch((err: unknown) => err))),
+    Promise.all(
+      spec.devices.map((path) =>
+        hints.knownPvs?.has(path) ? undefined : probe(path).catch((e: unknown) => e),
+      ),
+    ),
   ]);
   const blockDevices = parseLsblk(lsblk.stdout);
   const loopDevices = parseLosetup(losetup.stdout);
   const ourPvs = new Set(lvm.pvs.filter((p) => p.vgName === spec.vg).map((p) => p.name));
 
   const resolved = (resolvedOut?.stdout ?? '').split('\n').filter((l) => l !== '');
-  const devices: ObservedDevice[] = spec.devices.map((path, i) => {
-    const canonical = resolved[i] ?? path;
-    const stat = stats[i]!;
-    const device: ObservedDevice = { path, resolved: canonical, stat };
-    if (stat.exists && stat.type === 'block-device' && !ourPvs.has(canonical)) {
-      const signatures = probes[i];
-      // A probe of an existing block device that failed is an error of the observation, as before.
-      if (!Array.isArray(signatures)) throw signatures;
-      device.signatures = signatures;
-    }
-    return device;
-  });
+  const devices: ObservedDevice[] = await Promise.all(
+    spec.devices.map(async (path, i) => {
+      const canonical = resolved[i] ?? path;
+      const stat = stats[i]!;
+      const device: ObservedDevice = { path, resolved: canonical, stat };
+      if (stat.exists && stat.type === 'block-device' && !ourPvs.has(canonical)) {
+        const early = probes[i];
+        // A failed probe of an existing block device fails the observation, as any read does.
+        if (early !== undefined && !Array.isArray(early)) throw early;
+        device.signatures = early ?? (await probe(path));
+      }
+      return device;
+    }),
+  );
 
   let loop: Observed['loop'];
   if (spec.loop) {
