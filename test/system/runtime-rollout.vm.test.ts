@@ -83,7 +83,7 @@ describeVm('system: the runtime switch waits for the drain, then Docker runs on 
       const waiting = await waitFor(async () => {
         const tpn = await system.thinPoolNode(POOL);
         const runtime = tpn?.status?.conditions?.find((c) => c.type === 'RuntimeConfigured');
-        return runtime?.reason === 'AwaitingRollout' && tpn.spec.runtimeSwitch === 'Draining'
+        return runtime?.reason === 'AwaitingRollout' && tpn?.spec.runtimeSwitch === 'Draining'
           ? tpn
           : undefined;
       }, 'the agent awaiting its turn while the node drains');
