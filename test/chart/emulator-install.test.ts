@@ -182,9 +182,11 @@ describe('the rendered chart applied with kubectl to the API emulator', () => {
     // The kubectl applies above are done: from here on every API request comes from the operator.
     api.requestLog.reset();
     // package.json maps the thinpool-operator command to dist/operator/main.js, built from operator/main.ts.
+    // One node process with tsx's loader, not the tsx CLI: the CLI runs the program in a child and relays
+    // signals to it, so the SIGTERM below would be answered by the relay, not by the operator alone.
     operator = execa(
-      path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
-      [path.join(REPO_ROOT, 'operator', 'main.ts'), ...container.args],
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'operator', 'main.ts'), ...container.args],
       {
         env,
         extendEnv: false,
