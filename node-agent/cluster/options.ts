@@ -3,7 +3,10 @@ import { FlagReader, parseBindAddress } from '../../common/flags.js';
 /** Settings of `thinpool-agent run`, from its flags and the environment the DaemonSet gives it. */
 export interface RunOptions {
   help: boolean;
-  /** Kubeconfig file; unset: `$KUBECONFIG`, else the in-cluster ServiceAccount. */
+  /**
+   * Kubeconfig file (a token, token file or client certificate; no exec plugins); unset: `$KUBECONFIG`,
+   * else the in-cluster ServiceAccount.
+   */
   kubeconfig?: string;
   /** This node (`NODE_NAME` from the downward API). */
   nodeName: string;
@@ -45,7 +48,8 @@ Environment:
   THINPOOL_HOST_ROOT          where the host's / is mounted (default /host)
 
 Flags:
-  --kubeconfig PATH           kubeconfig file (default: $KUBECONFIG, else in-cluster)
+  --kubeconfig PATH           kubeconfig file with a token, token file or client certificate
+                              (default: $KUBECONFIG, else the in-cluster ServiceAccount)
   --node NAME                 node name (default $NODE_NAME)
   --thinpool NAME             ThinPool name (default $THINPOOL_NAME)
   --interval DURATION         reconcile at least this often (default 10s)
