@@ -93,6 +93,12 @@ export const AGENT_METRICS = {
     help: '1 when the container runtime was verified to use the pool (1 also when runtime.type is none).',
     labels: POOL_LABELS,
   },
+  runtimeAwaitingRollout: {
+    name: 'thinpool_runtime_awaiting_rollout',
+    type: 'gauge',
+    help: "1 while the runtime switch waits for the operator's rollout to allow this node (RuntimeConfigured reason AwaitingRollout).",
+    labels: POOL_LABELS,
+  },
   reconcileErrors: {
     name: 'thinpool_agent_reconcile_errors_total',
     type: 'counter',

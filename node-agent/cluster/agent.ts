@@ -18,7 +18,7 @@ import type { RunReport } from '../engine.js';
 import type { Host } from '../host/host.js';
 import type { Observed } from '../observe/observed.js';
 import { LoggedHost } from '../host/logged-host.js';
-import { poolGauges, type AgentMetrics } from '../metrics/agent-metrics.js';
+import { isAwaitingRollout, poolGauges, type AgentMetrics } from '../metrics/agent-metrics.js';
 import { plan } from '../plan/plan.js';
 import { reconcileRuntime } from '../runtime/index.js';
 import { DmEventWatcher, thinPoolTargetDevice } from './dm-event-watcher.js';
@@ -331,7 +331,8 @@ export class ThinPoolAgent {
     else {
       metrics.recordObservation(spec, gauges);
       metrics.recordExtensions(report.executed);
-      if (status.runtime) metrics.recordRuntime(status.runtime.configured);
+      if (status.runtime)
+        metrics.recordRuntime(status.runtime.configured, isAwaitingRollout(status.conditions));
     }
     metrics.recordReconcile(report.outcome !== 'failed', now);
 

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
+import { AWAITING_ROLLOUT, ThinPoolNodeConditions, type Condition } from '../../api/v1alpha1/types.js';
+import { findCondition } from '../../common/conditions.js';
 import { AGENT_METRICS, POOL_LABELS } from '../../common/metric-catalog.js';
 import type { AgentSpec } from '../agent-spec.js';
 import type { EngineMemory, ExecutedAction } from '../engine.js';
@@ -62,6 +64,15 @@ export function poolGauges(spec: AgentSpec, observed: Observed, memory?: EngineM
   return gauges;
 }
 
+/**
+ * Whether a node's runtime switch waits for the operator's rollout (pure): `RuntimeConfigured` False with
+ * reason `AwaitingRollout`, a node queued in a rollout rather than a failed one.
+ */
+export function isAwaitingRollout(conditions: readonly Condition[] | undefined): boolean {
+  const condition = findCondition(conditions, ThinPoolNodeConditions.RuntimeConfigured);
+  return condition?.status === 'False' && condition.reason === AWAITING_ROLLOUT;
+}
+
 type PoolGauge = Gauge<(typeof POOL_LABELS)[number]>;
 
 /**
@@ -83,7 +94,8 @@ export class AgentMetrics {
     | 'monitored'
     | 'dataSecondsToFull'
     | 'metadataSecondsToFull'
-    | 'runtimeConfigured',
+    | 'runtimeConfigured'
+    | 'runtimeAwaitingRollout',
     PoolGauge
   >;
   private readonly extensions: Counter<(typeof POOL_LABELS)[number] | 'kind' | 'trigger'>;
@@ -110,6 +122,7 @@ export class AgentMetrics {
       dataSecondsToFull: gauge(m.dataSecondsToFull),
       metadataSecondsToFull: gauge(m.metadataSecondsToFull),
       runtimeConfigured: gauge(m.runtimeConfigured),
+      runtimeAwaitingRollout: gauge(m.runtimeAwaitingRollout),
     };
     this.extensions = new Counter({
       name: m.extensions.name,
@@ -173,9 +186,14 @@ export class AgentMetrics {
     }
   }
 
-  /** Sets `thinpool_runtime_configured` (1 also when `runtime.type` is none). */
-  recordRuntime(configured: boolean): void {
-    if (this.labels) this.gauges.runtimeConfigured.labels(this.labels).set(configured ? 1 : 0);
+  /**
+   * Sets `thinpool_runtime_configured` (1 also when `runtime.type` is none) and
+   * `thinpool_runtime_awaiting_rollout` (1 while the switch waits for the operator's rollout).
+   */
+  recordRuntime(configured: boolean, awaitingRollout = false): void {
+    if (!this.labels) return;
+    this.gauges.runtimeConfigured.labels(this.labels).set(configured ? 1 : 0);
+    this.gauges.runtimeAwaitingRollout.labels(this.labels).set(awaitingRollout ? 1 : 0);
   }
 
   /** Counts the extensions among the actions a reconcile ran. */

@@ -2,7 +2,7 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { execa } from 'execa';
 import { AGENT_METRICS } from '../../common/metric-catalog.js';
 import type { ExecutedAction } from '../../node-agent/engine.js';
-import { AgentMetrics, poolGauges } from '../../node-agent/metrics/agent-metrics.js';
+import { AgentMetrics, isAwaitingRollout, poolGauges } from '../../node-agent/metrics/agent-metrics.js';
 import { command } from '../../node-agent/plan/action.js';
 import { agentSpec, observedFrom } from '../agent/support/fixtures.js';
 import { toolPath } from '../tools/tools.js';
@@ -18,6 +18,19 @@ const pooled = observedFrom({
   lsblk: 'lsblk-used.json',
   devices: [{ path: '/dev/vda' }],
 });
+
+/** The conditions of a node whose runtime is in the given RuntimeConfigured state. */
+function runtimeConditions(status: 'True' | 'False', reason: string) {
+  return [
+    {
+      type: 'RuntimeConfigured',
+      status,
+      reason,
+      message: 'test',
+      lastTransitionTime: '2026-01-02T03:04:05Z',
+    },
+  ];
+}
 
 function extension(kind: 'data' | 'metadata', trigger: 'threshold' | 'spec-size'): ExecutedAction {
   return {
@@ -62,6 +75,7 @@ describe('the agent registry (node-agent/metrics)', () => {
     expect(metricValue(text, 'thinpool_active', labels)).toBe(1);
     expect(metricValue(text, 'thinpool_data_seconds_to_full', labels)).toBe(Infinity);
     expect(metricValue(text, 'thinpool_runtime_configured', labels)).toBe(1);
+    expect(metricValue(text, 'thinpool_runtime_awaiting_rollout', labels)).toBe(0);
     expect(
       metricValue(text, 'thinpool_extensions_total', { ...labels, kind: 'data', trigger: 'threshold' }),
     ).toBe(2);
@@ -80,6 +94,27 @@ describe('the agent registry (node-agent/metrics)', () => {
         [],
       );
     }
+  });
+
+  it('tells a node queued in a rollout from one whose runtime failed', async () => {
+    expect(isAwaitingRollout(runtimeConditions('False', 'AwaitingRollout'))).toBe(true);
+    expect(isAwaitingRollout(runtimeConditions('False', 'RolledBack'))).toBe(false);
+    expect(isAwaitingRollout(runtimeConditions('False', 'Switching'))).toBe(false);
+    expect(isAwaitingRollout(runtimeConditions('True', 'Configured'))).toBe(false);
+    expect(isAwaitingRollout(undefined)).toBe(false);
+
+    const metrics = new AgentMetrics({ thinpool: 'docker', node: 'n1' });
+    metrics.recordObservation(spec, poolGauges(spec, pooled));
+    metrics.recordRuntime(false, true);
+    let text = await metrics.render();
+    expect(metricValue(text, 'thinpool_runtime_configured', labels)).toBe(0);
+    expect(metricValue(text, 'thinpool_runtime_awaiting_rollout', labels)).toBe(1);
+    metrics.recordRuntime(false, false);
+    text = await metrics.render();
+    expect(metricValue(text, 'thinpool_runtime_configured', labels)).toBe(0);
+    expect(metricValue(text, 'thinpool_runtime_awaiting_rollout', labels)).toBe(0);
+    metrics.removePoolSeries();
+    expect(await metrics.render()).not.toContain('thinpool_runtime_awaiting_rollout{');
   });
 
   it('drops the pool series when the pool is gone, keeps the agent series', async () => {
@@ -103,7 +138,7 @@ describe('the agent registry (node-agent/metrics)', () => {
   it('passes promtool check metrics', async () => {
     const metrics = new AgentMetrics({ thinpool: 'docker', node: 'n1' });
     metrics.recordObservation(spec, poolGauges(spec, pooled));
-    metrics.recordRuntime(false);
+    metrics.recordRuntime(false, true);
     metrics.recordExtensions([extension('metadata', 'spec-size')]);
     metrics.recordReconcile(true, new Date());
     const result = await execa(toolPath('promtool'), ['check', 'metrics'], {

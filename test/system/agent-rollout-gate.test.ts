@@ -18,6 +18,7 @@ import { desiredStorageOptions, mergeDaemonJson } from '../../node-agent/runtime
 import { KubeClient } from '../../operator/runtime/kube-client.js';
 import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
 import { agentSpec } from '../agent/support/fixtures.js';
+import { metricValue } from './support/agent-process.js';
 import { waitFor } from './support/system.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -120,15 +121,17 @@ describe("the agent's runtime switch waits for the operator's rollout", () => {
   let client: KubeClient;
   let node: DockerNode;
   let agent: ThinPoolAgent;
+  let metrics: AgentMetrics;
 
   async function startAgent(): Promise<void> {
+    metrics = new AgentMetrics({ thinpool: 'docker', node: 'n1' });
     agent = new ThinPoolAgent({
       host: node,
       client: new KubeClient(api.kubeConfig()),
       nodeName: 'n1',
       thinPoolName: 'docker',
       log: quiet,
-      metrics: new AgentMetrics({ thinpool: 'docker', node: 'n1' }),
+      metrics,
       intervalMs: 3_600_000,
       dmEvents: false,
       informers: { backoff: { initialMs: 50, maxMs: 200 } },
@@ -142,6 +145,15 @@ describe("the agent's runtime switch waits for the operator's rollout", () => {
     agent.trigger('test');
     await waitFor(() => agent.reconciles > done, 'a reconcile', 20_000, 20);
   }
+
+  const POOL_LABELS = { thinpool: 'docker', node: 'n1', vg: 'docker', lv: 'thinpool' };
+  const runtimeGauges = async () => {
+    const text = await metrics.render();
+    return {
+      configured: metricValue(text, 'thinpool_runtime_configured', POOL_LABELS),
+      awaitingRollout: metricValue(text, 'thinpool_runtime_awaiting_rollout', POOL_LABELS),
+    };
+  };
 
   const runtimeCondition = async () =>
     (await client.get<ThinPoolNode>(TPN)).status?.conditions?.find((c) => c.type === 'RuntimeConfigured');
@@ -177,6 +189,8 @@ describe("the agent's runtime switch waits for the operator's rollout", () => {
     expect(tpn.status?.phase).toBe('Ready');
     await reconcile();
     expect(node.mutations).toEqual([]);
+    // Queued, not failed: the alert on thinpool_runtime_configured leaves this node alone.
+    expect(await runtimeGauges()).toEqual({ configured: 0, awaitingRollout: 1 });
 
     // Draining is not yet a permission.
     await client.patch(TPN, { spec: { runtimeSwitch: 'Draining' } });
@@ -191,6 +205,7 @@ describe("the agent's runtime switch waits for the operator's rollout", () => {
       /^setsid -f \/bin\/sh \/var\/lib\/thinpool-agent\/runtime\/runtime-switch\.sh --mode switch .* --expect-pool docker-thinpool /,
     );
     expect(await runtimeCondition()).toMatchObject({ status: 'False', reason: 'Switching' });
+    expect(await runtimeGauges()).toEqual({ configured: 0, awaitingRollout: 0 });
   });
 
   it('undoes an interrupted switch at once, without waiting for its turn', async () => {
@@ -220,6 +235,7 @@ describe("the agent's runtime switch waits for the operator's rollout", () => {
     // It never asked (the one read is the status at start): the permission is read only to switch.
     expect(api.requestLog.count({ verb: 'get', resource: 'thinpoolnodes' })).toBe(1);
     expect(await runtimeCondition()).toMatchObject({ status: 'True', reason: 'Configured' });
+    expect(await runtimeGauges()).toEqual({ configured: 1, awaitingRollout: 0 });
     expect(node.mutations).toEqual([]);
   });
 
