@@ -41,6 +41,8 @@ Flags:
   --agent-port PORT                  agent /metrics, /healthz, /readyz port (default 9842)
   --agent-priority-class NAME        priority class of the agent Pods (default system-node-critical)
   --agent-not-ready-grace DURATION   an agent not Ready this long fails its node (default 3m)
+  --drain-retry DURATION             while a runtime rollout drains a node, look at its Pods again (evictions a
+                                     PodDisruptionBudget refused) this often; at least 100ms (default 5s)
   --metrics-bind-address ADDR        /metrics listen address, "0" disables (default :8080)
   --health-probe-bind-address ADDR   /healthz and /readyz listen address, "0" disables (default :8081)
   --leader-elect[=BOOL]              use a Lease so only one replica reconciles (default true)
@@ -53,6 +55,9 @@ Flags:
   --shutdown-timeout DURATION        longest graceful shutdown (default 25s)
   -h, --help                         show this help
 `;
+
+/** Shortest `--drain-retry`. */
+const MIN_DRAIN_RETRY_MS = 100;
 
 const BOOLEAN_FLAGS = new Set(['help', 'leader-elect']);
 
@@ -107,6 +112,8 @@ export function parseFlags(
     agentPort: integer('agent-port', DEFAULT_SETTINGS.agentPort, 1, 65535),
     agentPriorityClassName: take('agent-priority-class') ?? DEFAULT_SETTINGS.agentPriorityClassName,
     agentNotReadyGraceMs: duration('agent-not-ready-grace', DEFAULT_SETTINGS.agentNotReadyGraceMs),
+    // A floor, so that a typo such as 0s cannot make the operator hammer the Eviction API.
+    drainRetryMs: flags.duration('drain-retry', DEFAULT_SETTINGS.drainRetryMs, MIN_DRAIN_RETRY_MS),
   };
   const timings: LeaderElectionTimings = {
     leaseDurationMs: duration('leader-elect-lease-duration', DEFAULT_LEADER_ELECTION_TIMINGS.leaseDurationMs),

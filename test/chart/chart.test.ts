@@ -411,7 +411,7 @@ describe('helm template with every option on', () => {
     );
     expect(flag(container, 'agent-image-pull-policy')).toBe('IfNotPresent');
     expect(flag(container, 'agent-service-account')).toBe('thinpool-agent');
-    expect(container.args?.at(-1)).toBe('--workers=4');
+    expect(container.args?.slice(-2)).toEqual(['--workers=4', '--drain-retry=30s']);
     expect(flag(container, 'agent-port')).toBe('9900');
     const agentService = specOf<ServiceSpec>(findOne(objects, 'Service', 'thinpool-operator-agent-metrics'));
     expect(agentService.ports).toEqual([{ name: 'metrics', port: 9900, targetPort: 9900, protocol: 'TCP' }]);
@@ -435,6 +435,7 @@ describe('helm template with every option on', () => {
           agentPort: 9900,
           agentPriorityClassName: 'thinpool-agent-critical',
           agentImagePullPolicy: 'IfNotPresent',
+          drainRetryMs: 30_000,
         },
       },
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseBindAddress, parseDuration, parseFlags } from '../../operator/flags.js';
+import { USAGE, parseBindAddress, parseDuration, parseFlags } from '../../operator/flags.js';
 
 describe('parseFlags', () => {
   it('has the documented defaults', () => {
@@ -17,6 +17,7 @@ describe('parseFlags', () => {
     });
     expect(parsed.flags.settings.namespace).toBe('thinpool-system');
     expect(parsed.flags.settings.agentPort).toBe(9842);
+    expect(parsed.flags.settings.drainRetryMs).toBe(5000);
   });
 
   it('takes the namespace and agent image from the environment, flags winning', () => {
@@ -48,6 +49,8 @@ describe('parseFlags', () => {
       '--agent-not-ready-grace=1m30s',
       '--workers=4',
       '--status-batch-period=50ms',
+      '--drain-retry',
+      '1m30s',
     ]);
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     expect(parsed.flags).toMatchObject({
@@ -62,6 +65,11 @@ describe('parseFlags', () => {
     expect(parsed.flags.settings).toMatchObject({
       agentImagePullPolicy: 'Always',
       agentNotReadyGraceMs: 90_000,
+      drainRetryMs: 90_000,
+    });
+    expect(parseFlags(['--drain-retry=250ms'])).toMatchObject({
+      ok: true,
+      flags: { settings: { drainRetryMs: 250 } },
     });
   });
 
@@ -72,6 +80,7 @@ describe('parseFlags', () => {
       '--workers=0',
       '--metrics-bind-address=localhost',
       '--namespace=Bad_NS',
+      '--drain-retry=0s',
       '--bogus=1',
       'stray',
     ]);
@@ -85,9 +94,37 @@ describe('parseFlags', () => {
         '--workers: Invalid value "0": must be an integer from 1 to 64',
         '--metrics-bind-address: Invalid value "localhost": must be host:port, :port or 0',
         '--namespace: Invalid value "Bad_NS": must be a DNS-1123 label',
+        '--drain-retry: Invalid value "0s": must be a duration of at least 100 ms, such as 10s',
         'unknown flag --bogus',
       ]),
     );
+  });
+
+  it('refuses a --drain-retry that is not a duration, keeping nothing of it', () => {
+    for (const value of ['5', 'soon', '-1s']) {
+      const parsed = parseFlags([`--drain-retry=${value}`]);
+      expect(parsed).toEqual({
+        ok: false,
+        errors: [
+          `--drain-retry: Invalid value "${value}": must be a duration of at least 100 ms, such as 10s`,
+        ],
+      });
+    }
+  });
+
+  it('documents every flag it takes in --help', () => {
+    expect(USAGE).toMatch(
+      /^ {2}--drain-retry DURATION +.*\(evictions a\n.*PodDisruptionBudget refused\).*\(default 5s\)$/m,
+    );
+    for (const flag of USAGE.matchAll(/^ {2}(?:-h, )?(--[a-z-]+)/gm)) {
+      const name = flag[1]!;
+      if (name === '--help') continue;
+      const parsed = parseFlags([name]);
+      expect({ name, unknown: !parsed.ok && parsed.errors.includes(`unknown flag ${name}`) }).toEqual({
+        name,
+        unknown: false,
+      });
+    }
   });
 
   it('accepts --help even next to other flags', () => {
