@@ -105,7 +105,8 @@ export class KubeClient {
 }
 
 function isTransport(source: KubeConfig | KubeTransport): source is KubeTransport {
-  return typeof (source as Partial<KubeTransport>).request === 'function';
+  const candidate = source as Partial<KubeTransport>;
+  return typeof candidate.request === 'function' && typeof candidate.watch === 'function';
 }
 
 /**

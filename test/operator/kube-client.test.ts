@@ -3,6 +3,7 @@
  * node:http (the in-cluster agent). Both must give callers the same answers and the same errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { KubeConfig } from '@kubernetes/client-node';
 import { HttpTransport } from '../../common/kube/http-transport.js';
 import {
   JSON_PATCH,
@@ -148,5 +149,11 @@ describe.each(transports)('KubeClient over the %s transport without a server', (
     expect(isNotFound(err)).toBe(false);
     expect(describeError(err)).toMatch(/ECONNREFUSED/);
     client.transport.close?.();
+  });
+});
+
+describe('KubeClient on a KubeConfig', () => {
+  it('refuses a kubeconfig without a current cluster at once, as before', () => {
+    expect(() => new KubeClient(new KubeConfig())).toThrow('Kubeconfig has no current cluster');
   });
 });
