@@ -163,4 +163,10 @@ export const OPERATOR_METRICS = {
     help: 'Summed capacity of a ThinPool over its nodes, by kind (data_size, data_used, metadata_size, metadata_used).',
     labels: ['thinpool', 'kind'],
   },
+  runtimeRollout: {
+    name: 'thinpool_operator_runtime_rollout',
+    type: 'gauge',
+    help: 'Where the runtime rollout of a ThinPool stands: 1 for the reason of its RuntimeRollout condition (RollingOut, Complete, Halted, ...), 0 for the others.',
+    labels: ['thinpool', 'reason'],
+  },
 } as const satisfies Record<string, MetricDefinition>;

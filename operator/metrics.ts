@@ -1,6 +1,20 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Capacity, NodeCounts } from '../api/v1alpha1/types.js';
+import type { Capacity, Condition, NodeCounts } from '../api/v1alpha1/types.js';
 import { OPERATOR_METRICS } from '../common/metric-catalog.js';
+
+/**
+ * Reasons of the `RuntimeRollout` condition (operator/controller/rollout.ts), each exported as a series of
+ * `thinpool_operator_runtime_rollout` so that a graph shows every state and an alert sees 0 before 1.
+ */
+export const RUNTIME_ROLLOUT_REASONS = [
+  'RollingOut',
+  'Complete',
+  'Halted',
+  'Paused',
+  'PlanMode',
+  'Blocked',
+  'Deleting',
+] as const;
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -18,6 +32,9 @@ export class OperatorMetrics {
   readonly leader: Gauge;
   readonly poolNodes: Gauge<'thinpool' | 'state'>;
   readonly poolCapacity: Gauge<'thinpool' | 'kind'>;
+  readonly runtimeRollout: Gauge<'thinpool' | 'reason'>;
+  /** Reasons exported per ThinPool beyond {@link RUNTIME_ROLLOUT_REASONS} (a reason added later), to remove. */
+  private readonly otherRolloutReasons = new Map<string, Set<string>>();
 
   constructor() {
     const registers = [this.registry];
@@ -59,6 +76,12 @@ export class OperatorMetrics {
       labelNames: ['thinpool', 'kind'],
       registers,
     });
+    this.runtimeRollout = new Gauge({
+      name: m.runtimeRollout.name,
+      help: m.runtimeRollout.help,
+      labelNames: ['thinpool', 'reason'],
+      registers,
+    });
     for (const result of ['success', 'error', 'requeue']) this.reconciles.inc({ result }, 0);
     this.leader.set(0);
     this.queueDepth.set(0);
@@ -82,8 +105,34 @@ export class OperatorMetrics {
     this.poolCapacity.set({ thinpool: thinPool, kind: 'metadata_used' }, capacity.metadataUsedBytes);
   }
 
+  /**
+   * Sets `thinpool_operator_runtime_rollout` from the ThinPool's `RuntimeRollout` condition: 1 for its
+   * reason, 0 for the others; no series without the condition (`runtime.type: none`).
+   */
+  setRuntimeRollout(thinPool: string, condition: Pick<Condition, 'reason'> | undefined): void {
+    if (!condition) {
+      this.removeRuntimeRollout(thinPool);
+      return;
+    }
+    const reasons = new Set<string>(RUNTIME_ROLLOUT_REASONS);
+    const others = this.otherRolloutReasons.get(thinPool) ?? new Set<string>();
+    if (!reasons.has(condition.reason)) others.add(condition.reason);
+    if (others.size > 0) this.otherRolloutReasons.set(thinPool, others);
+    for (const reason of [...reasons, ...others]) {
+      this.runtimeRollout.set({ thinpool: thinPool, reason }, reason === condition.reason ? 1 : 0);
+    }
+  }
+
+  private removeRuntimeRollout(thinPool: string): void {
+    const others = this.otherRolloutReasons.get(thinPool) ?? [];
+    for (const reason of [...RUNTIME_ROLLOUT_REASONS, ...others])
+      this.runtimeRollout.remove({ thinpool: thinPool, reason });
+    this.otherRolloutReasons.delete(thinPool);
+  }
+
   /** Drops the per-pool series of a ThinPool that is gone. */
   removePool(thinPool: string): void {
+    this.removeRuntimeRollout(thinPool);
     for (const state of ['desired', 'ready', 'failed']) this.poolNodes.remove({ thinpool: thinPool, state });
     for (const kind of ['data_size', 'data_used', 'metadata_size', 'metadata_used']) {
       this.poolCapacity.remove({ thinpool: thinPool, kind });

@@ -1,4 +1,10 @@
-import { CLEANUP_FINALIZER, type ThinPool, type ThinPoolNode } from '../../api/v1alpha1/types.js';
+import {
+  CLEANUP_FINALIZER,
+  ThinPoolConditions,
+  type ThinPool,
+  type ThinPoolNode,
+} from '../../api/v1alpha1/types.js';
+import { findCondition } from '../../common/conditions.js';
 import type { Logger } from '../../common/logger.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
@@ -146,6 +152,10 @@ export class ThinPoolReconciler {
     }
     if (plan.status) {
       metrics?.setPool(name, plan.status.nodes ?? { desired: 0, ready: 0, failed: 0 }, plan.status.capacity!);
+      metrics?.setRuntimeRollout(
+        name,
+        findCondition(plan.status.conditions, ThinPoolConditions.RuntimeRollout),
+      );
       for (const event of plan.events)
         await this.options.events.record(thinPool, event.type, event.reason, event.message);
     } else {

@@ -160,11 +160,13 @@ describe('Grafana dashboard (charts/thinpool-operator/dashboards/thinpool-operat
       AGENT_METRICS.active,
       AGENT_METRICS.monitored,
       AGENT_METRICS.runtimeConfigured,
+      AGENT_METRICS.runtimeAwaitingRollout,
       AGENT_METRICS.lastReconcile,
       AGENT_METRICS.reconcileErrors,
       OPERATOR_METRICS.poolNodes,
       OPERATOR_METRICS.leader,
       OPERATOR_METRICS.reconciles,
+      OPERATOR_METRICS.runtimeRollout,
     ]) {
       expect({ metric: metric.name, shown: read.has(metric.name) }).toEqual({
         metric: metric.name,

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import type { ThinPoolNode } from '../../api/v1alpha1/types.js';
 import type { EventObject, NodeObject } from '../../operator/controller/kube-types.js';
 import { CORDONED_BY_ANNOTATION } from '../../operator/controller/rollout.js';
+import { RUNTIME_ROLLOUT_REASONS } from '../../operator/metrics.js';
 import { isNotFound } from '../../operator/runtime/kube-client.js';
 import { conditionOf, eventually, TestCluster } from './support/harness.js';
 import { readyStatus } from './support/fixtures.js';
@@ -355,6 +356,47 @@ describe('the runtime rollout', () => {
     const n1Released = calls.lastIndexOf('switch n1');
     expect(started('n3')).toBeGreaterThan(n1Released);
     expect(started('n2')).toBeLessThan(n1Released);
+  });
+
+  it('exports where the rollout stands as thinpool_operator_runtime_rollout, one reason at 1 per ThinPool', async () => {
+    for (const n of ['n1', 'n2', 'n3']) await cluster.createNode(n);
+    const operator = await cluster.startOperator({ settings: { drainRetryMs: 300 } });
+    /** The pool's series in the operator's exposition text, by reason. */
+    const series = async () => {
+      const text = await operator.metrics.registry.metrics();
+      const lines = [
+        ...text.matchAll(/^thinpool_operator_runtime_rollout\{thinpool="rt",reason="(\w+)"\} (\S+)$/gm),
+      ];
+      return Object.fromEntries(lines.map(([, reason, value]) => [reason, Number(value)]));
+    };
+    const standsAt = (reason: string) =>
+      eventually(async () => {
+        const now = await series();
+        return now[reason] === 1 && now;
+      }, `thinpool_operator_runtime_rollout reason ${reason} at 1`);
+    const zeroExcept = (reason: string) =>
+      Object.fromEntries(RUNTIME_ROLLOUT_REASONS.map((r) => [r, r === reason ? 1 : 0]));
+
+    await createPool(1);
+    await agentsAwaiting();
+    expect(await standsAt('RollingOut')).toEqual(zeroExcept('RollingOut'));
+
+    await waitForSwitch('n1', 'Allowed');
+    await agentReports(
+      'n1',
+      'False',
+      'RolledBack',
+      'Docker switch 0123abcd rolled-back: dockerd rejected dm.bogus',
+    );
+    await rolloutReason('Halted');
+    expect(await standsAt('Halted')).toEqual(zeroExcept('Halted'));
+
+    for (const n of ['n1', 'n2', 'n3']) await switched(n);
+    await rolloutReason('Complete');
+    expect(await standsAt('Complete')).toEqual(zeroExcept('Complete'));
+
+    await cluster.deleteThinPool(POOL);
+    await eventually(async () => Object.keys(await series()).length === 0, 'the series to be removed');
   });
 
   it('uncordons what it cordoned when the ThinPool is deleted mid-rollout', async () => {
