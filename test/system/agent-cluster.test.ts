@@ -1,10 +1,6 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import winston from 'winston';
 import type { ThinPoolNode } from '../../api/v1alpha1/types.js';
-import { ThinPoolAgent } from '../../node-agent/cluster/agent.js';
+import type { ThinPoolAgent } from '../../node-agent/cluster/agent.js';
 import {
   CommandError,
   type FileStat,
@@ -12,21 +8,21 @@ import {
   type RunOptions,
   type RunResult,
 } from '../../node-agent/host/host.js';
-import { AgentMetrics } from '../../node-agent/metrics/agent-metrics.js';
 import { renderProfile } from '../../node-agent/plan/profile.js';
 import type { EventObject } from '../../operator/controller/kube-types.js';
-import { KubeClient } from '../../operator/runtime/kube-client.js';
-import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
+import type { KubeClient } from '../../operator/runtime/kube-client.js';
+import type { RunningApiServer } from '../support/kube-apiserver/index.js';
 import { agentSpec } from '../agent/support/fixtures.js';
-import { waitFor } from './support/system.js';
-
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/lvm');
-const CRDS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../crds');
-const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
-const quiet = winston.createLogger({ silent: true });
-
-/** A node as recorded from real LVM: a complete pool on /dev/vda, or a blank /dev/vda with ext4 on it. */
-type NodeState = 'pool' | 'ext4';
+import { waitFor } from '../support/wait.js';
+import {
+  reconcileOnce,
+  recordedRead,
+  startAgent as startAgentOn,
+  startClusterWithPool,
+  THINPOOLS,
+  TPN,
+  type RecordedDisk,
+} from './support/agent-on-emulator.js';
 
 /**
  * A `Host` that answers the agent's reads with output recorded from real LVM in the VM (test/fixtures/lvm)
@@ -36,25 +32,11 @@ type NodeState = 'pool' | 'ext4';
 class RecordedNode implements Host {
   readonly kind = 'recorded';
   readonly mutations: string[] = [];
-  state: NodeState = 'pool';
+  state: RecordedDisk = 'pool';
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-    const out = (stdout: string): RunResult => ({ argv, exitCode: 0, stdout, stderr: '', durationMs: 1 });
-    const [program, first] = argv;
-    if (program === 'lvm' && first === 'fullreport')
-      return out(fixture(this.state === 'pool' ? 'fullreport-used.json' : 'fullreport-blank.json'));
-    if (program === 'lsblk')
-      return out(fixture(this.state === 'pool' ? 'lsblk-used.json' : 'lsblk-blank.json'));
-    if (program === 'losetup') return out(fixture('losetup-none.json'));
-    if (program === 'realpath') return out(`${argv.slice(3).join('\n')}\n`);
-    if (program === 'wipefs')
-      return out(fixture(this.state === 'pool' ? 'wipefs-blank.json' : 'wipefs-ext4.json'));
-    if (program === 'dmsetup' && first === 'info') return out('0\n');
-    if (program === 'dmsetup' && first === 'wait') {
-      // Never an event: wait until the agent aborts the wait.
-      await new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve()));
-      throw new CommandError({ argv, exitCode: undefined, cause: 'aborted' });
-    }
+    const recorded = await recordedRead(argv, options, this.state);
+    if (recorded) return recorded;
     this.mutations.push(argv.join(' '));
     throw new CommandError({ argv, exitCode: 5, stderr: 'this recorded node accepts no changes' });
   }
@@ -73,9 +55,6 @@ class RecordedNode implements Host {
   }
 }
 
-const THINPOOLS = '/apis/thinpool.dev/v1alpha1/thinpools';
-const TPN = '/apis/thinpool.dev/v1alpha1/thinpoolnodes/docker.n1';
-
 describe('the in-cluster agent against the API emulator', () => {
   let api: RunningApiServer;
   let client: KubeClient;
@@ -84,28 +63,10 @@ describe('the in-cluster agent against the API emulator', () => {
   let clock: Date;
 
   async function startAgent(heartbeatMs = 600_000): Promise<void> {
-    agent = new ThinPoolAgent({
-      host: node,
-      client: new KubeClient(api.kubeConfig()),
-      nodeName: 'n1',
-      thinPoolName: 'docker',
-      log: quiet,
-      metrics: new AgentMetrics({ thinpool: 'docker', node: 'n1' }),
-      intervalMs: 3_600_000,
-      heartbeatMs,
-      now: () => clock,
-      informers: { backoff: { initialMs: 50, maxMs: 200 } },
-    });
-    await agent.start();
-    await waitFor(() => agent.reconciles >= 1, 'the first reconcile', 20_000, 20);
+    agent = await startAgentOn(api, { host: node, heartbeatMs, now: () => clock });
   }
 
-  /** Triggers one reconcile and waits for it. */
-  async function reconcile(): Promise<void> {
-    const done = agent.reconciles;
-    agent.trigger('test');
-    await waitFor(() => agent.reconciles > done, 'a reconcile', 20_000, 20);
-  }
+  const reconcile = () => reconcileOnce(agent);
 
   const statusPatches = () =>
     api.requestLog.count({ verb: 'patch', resource: 'thinpoolnodes', subresource: 'status', status: 200 });
@@ -117,15 +78,7 @@ describe('the in-cluster agent against the API emulator', () => {
   beforeEach(async () => {
     clock = new Date('2026-03-01T10:00:00Z');
     node = new RecordedNode();
-    api = await startApiServer({ crdDir: CRDS });
-    client = new KubeClient(api.kubeConfig());
-    await client.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
-    await client.create(THINPOOLS, {
-      apiVersion: 'thinpool.dev/v1alpha1',
-      kind: 'ThinPool',
-      metadata: { name: 'docker' },
-      spec: { devices: [{ path: '/dev/vda' }] },
-    });
+    ({ api, client } = await startClusterWithPool());
   });
 
   afterEach(async () => {

@@ -1,31 +1,24 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import winston from 'winston';
 import type { ThinPoolNode } from '../../api/v1alpha1/types.js';
-import { ThinPoolAgent } from '../../node-agent/cluster/agent.js';
-import {
-  CommandError,
-  type FileStat,
-  type Host,
-  type RunOptions,
-  type RunResult,
-} from '../../node-agent/host/host.js';
+import type { ThinPoolAgent } from '../../node-agent/cluster/agent.js';
+import type { FileStat, Host, RunOptions, RunResult } from '../../node-agent/host/host.js';
 import { AgentMetrics } from '../../node-agent/metrics/agent-metrics.js';
 import { renderProfile } from '../../node-agent/plan/profile.js';
 import { desiredStorageOptions, mergeDaemonJson } from '../../node-agent/runtime/index.js';
-import { KubeClient } from '../../operator/runtime/kube-client.js';
-import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
+import type { KubeClient } from '../../operator/runtime/kube-client.js';
+import type { RunningApiServer } from '../support/kube-apiserver/index.js';
 import { agentSpec } from '../agent/support/fixtures.js';
+import {
+  fixture,
+  POOL_SERIES,
+  reconcileOnce,
+  recordedRead,
+  startAgent as startAgentOn,
+  startClusterWithPool,
+  THINPOOLS,
+  TPN,
+} from './support/agent-on-emulator.js';
 import { metricValue } from './support/agent-process.js';
-import { waitFor } from './support/system.js';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const CRDS = path.resolve(HERE, '../../crds');
-const fixture = (dir: string, name: string) =>
-  readFileSync(path.resolve(HERE, '../fixtures', dir, name), 'utf8');
-const quiet = winston.createLogger({ silent: true });
 
 const PLAIN_DAEMON_JSON = '{\n  "log-level": "warn"\n}\n';
 /** What the agent writes into daemon.json for the ThinPool of these tests (defaults of runtime.docker). */
@@ -66,17 +59,9 @@ class DockerNode implements Host {
       stderr: '',
       durationMs: 1,
     });
+    const recorded = await recordedRead(argv, options, 'pool');
+    if (recorded) return recorded;
     const [program, first] = argv;
-    if (program === 'lvm' && first === 'fullreport') return out(fixture('lvm', 'fullreport-used.json'));
-    if (program === 'lsblk') return out(fixture('lvm', 'lsblk-used.json'));
-    if (program === 'losetup') return out(fixture('lvm', 'losetup-none.json'));
-    if (program === 'realpath') return out(`${argv.slice(3).join('\n')}\n`);
-    if (program === 'wipefs') return out(fixture('lvm', 'wipefs-blank.json'));
-    if (program === 'dmsetup' && first === 'info') return out('0\n');
-    if (program === 'dmsetup' && first === 'wait') {
-      await new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve()));
-      throw new CommandError({ argv, exitCode: undefined, cause: 'aborted' });
-    }
     if (program === 'pgrep') return argv.at(-1) === 'dockerd' ? out('4242\n') : out('', 1);
     if (program === 'cat' && first === '/proc/4242/cmdline') return out('/usr/sbin/dockerd\0-H\0fd://\0');
     if (program === 'cat' && first === '/proc/4242/environ') return out('PATH=/usr/bin\0');
@@ -113,9 +98,6 @@ class DockerNode implements Host {
   }
 }
 
-const THINPOOLS = '/apis/thinpool.dev/v1alpha1/thinpools';
-const TPN = '/apis/thinpool.dev/v1alpha1/thinpoolnodes/docker.n1';
-
 describe("the agent's runtime switch waits for the operator's rollout", () => {
   let api: RunningApiServer;
   let client: KubeClient;
@@ -125,33 +107,16 @@ describe("the agent's runtime switch waits for the operator's rollout", () => {
 
   async function startAgent(): Promise<void> {
     metrics = new AgentMetrics({ thinpool: 'docker', node: 'n1' });
-    agent = new ThinPoolAgent({
-      host: node,
-      client: new KubeClient(api.kubeConfig()),
-      nodeName: 'n1',
-      thinPoolName: 'docker',
-      log: quiet,
-      metrics,
-      intervalMs: 3_600_000,
-      dmEvents: false,
-      informers: { backoff: { initialMs: 50, maxMs: 200 } },
-    });
-    await agent.start();
-    await waitFor(() => agent.reconciles >= 1, 'the first reconcile', 20_000, 20);
+    agent = await startAgentOn(api, { host: node, metrics, dmEvents: false });
   }
 
-  async function reconcile(): Promise<void> {
-    const done = agent.reconciles;
-    agent.trigger('test');
-    await waitFor(() => agent.reconciles > done, 'a reconcile', 20_000, 20);
-  }
+  const reconcile = () => reconcileOnce(agent);
 
-  const POOL_LABELS = { thinpool: 'docker', node: 'n1', vg: 'docker', lv: 'thinpool' };
   const runtimeGauges = async () => {
     const text = await metrics.render();
     return {
-      configured: metricValue(text, 'thinpool_runtime_configured', POOL_LABELS),
-      awaitingRollout: metricValue(text, 'thinpool_runtime_awaiting_rollout', POOL_LABELS),
+      configured: metricValue(text, 'thinpool_runtime_configured', POOL_SERIES),
+      awaitingRollout: metricValue(text, 'thinpool_runtime_awaiting_rollout', POOL_SERIES),
     };
   };
 
@@ -160,15 +125,7 @@ describe("the agent's runtime switch waits for the operator's rollout", () => {
 
   beforeEach(async () => {
     node = new DockerNode();
-    api = await startApiServer({ crdDir: CRDS });
-    client = new KubeClient(api.kubeConfig());
-    await client.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
-    await client.create(THINPOOLS, {
-      apiVersion: 'thinpool.dev/v1alpha1',
-      kind: 'ThinPool',
-      metadata: { name: 'docker' },
-      spec: { devices: [{ path: '/dev/vda' }], runtime: { type: 'docker' } },
-    });
+    ({ api, client } = await startClusterWithPool({ runtime: { type: 'docker' } }));
   });
 
   afterEach(async () => {

@@ -24,6 +24,7 @@ import {
   type ApiServerOptions,
   type RunningApiServer,
 } from '../../support/kube-apiserver/index.js';
+import { waitFor } from '../../support/wait.js';
 import { TEST_SETTINGS } from './fixtures.js';
 
 /** The repository's generated CRDs. */
@@ -49,28 +50,16 @@ export const FAST_INFORMERS: InformerTuning = {
   thinPoolResyncPeriodMs: 0,
 };
 
-/** Polls `check` every 20 ms until it returns something truthy; fails with `what` after `timeoutMs`. */
-export async function eventually<T>(
+/**
+ * {@link waitFor} with the emulator's pace: polls every 20 ms, gives up after `timeoutMs` (20 s), well inside
+ * a test's own timeout so that the failure names what never happened.
+ */
+export function eventually<T>(
   check: () => T | undefined | false | null | Promise<T | undefined | false | null>,
   what: string,
   timeoutMs = 20_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false && value !== null) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  return waitFor(check, what, timeoutMs, 20);
 }
 
 /** A cluster made of the API emulator, and helpers that play the nodes, the DaemonSet controller and the agents. */

@@ -21,10 +21,10 @@ import { VM_TEST_TIMEOUT_MS } from '../../vm/guest.js';
 import { removeStaleLvmLinks } from './guest.js';
 import { REPO_DIR } from './agent-process.js';
 import { NodeKubelet, registerVmNode } from './node-kubelet.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../../support/wait.js';
 import { TcpProxy } from './tcp-proxy.js';
 
-export { waitFor } from './wait.js';
+export { waitFor } from '../../support/wait.js';
 
 /** Namespace of the operator's agent DaemonSets in the system tests. */
 export const SYSTEM_NAMESPACE = 'thinpool-system';
