@@ -66,6 +66,7 @@ describe('alert rules (charts/thinpool-operator/files/prometheus-rules.yaml)', (
         'ThinPoolAutoextendFailing',
         'ThinPoolAgentNotReporting',
         'ThinPoolRuntimeNotConfigured',
+        'ThinPoolRuntimeRolloutHalted',
       ]),
     );
     const expr = (name: string) => alerts.find((a) => a.alert === name)?.expr ?? '';
@@ -74,6 +75,10 @@ describe('alert rules (charts/thinpool-operator/files/prometheus-rules.yaml)', (
     );
     expect(expr('ThinPoolMetadataFillingUp')).toMatch(
       /predict_linear\(thinpool_metadata_used_bytes\[6h\], 4 \* 24 \* 3600\)/,
+    );
+    // Nodes queued in a runtime rollout are not failures (issue 8 follow-up).
+    expect(expr('ThinPoolRuntimeNotConfigured')).toMatch(
+      /unless on \(thinpool, node, vg, lv\) thinpool_runtime_awaiting_rollout == 1/,
     );
   });
 
