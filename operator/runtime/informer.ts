@@ -43,7 +43,7 @@ export interface InformerOptions<T extends KubeObject> {
   backoff?: BackoffPolicy;
   clock?: Clock;
   logger?: Logger;
-  /** Watch implementation (default: the client's transport; client-node's `Watch` fits too). */
+  /** Watch implementation (default: the client's transport). */
   watch?: Pick<KubeTransport, 'watch'>;
 }
 
