@@ -169,4 +169,10 @@ export const OPERATOR_METRICS = {
     help: 'Where the runtime rollout of a ThinPool stands: 1 for the reason of its RuntimeRollout condition (RollingOut, Complete, Halted, ...), 0 for the others.',
     labels: ['thinpool', 'reason'],
   },
+  evictions: {
+    name: 'thinpool_operator_evictions_total',
+    type: 'counter',
+    help: 'Evictions a runtime rollout asked for while draining nodes, by result (evicted, deferred: a PodDisruptionBudget refused it for now).',
+    labels: ['thinpool', 'result'],
+  },
 } as const satisfies Record<string, MetricDefinition>;

@@ -16,6 +16,9 @@ export const RUNTIME_ROLLOUT_REASONS = [
   'Deleting',
 ] as const;
 
+/** Results of `thinpool_operator_evictions_total`. */
+const EVICTION_RESULTS = ['evicted', 'deferred'] as const;
+
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
@@ -33,6 +36,7 @@ export class OperatorMetrics {
   readonly poolNodes: Gauge<'thinpool' | 'state'>;
   readonly poolCapacity: Gauge<'thinpool' | 'kind'>;
   readonly runtimeRollout: Gauge<'thinpool' | 'reason'>;
+  readonly evictions: Counter<'thinpool' | 'result'>;
   /** Reasons exported per ThinPool beyond {@link RUNTIME_ROLLOUT_REASONS} (a reason added later), to remove. */
   private readonly otherRolloutReasons = new Map<string, Set<string>>();
 
@@ -82,6 +86,12 @@ export class OperatorMetrics {
       labelNames: ['thinpool', 'reason'],
       registers,
     });
+    this.evictions = new Counter({
+      name: m.evictions.name,
+      help: m.evictions.help,
+      labelNames: ['thinpool', 'result'],
+      registers,
+    });
     for (const result of ['success', 'error', 'requeue']) this.reconciles.inc({ result }, 0);
     this.leader.set(0);
     this.queueDepth.set(0);
@@ -107,13 +117,15 @@ export class OperatorMetrics {
 
   /**
    * Sets `thinpool_operator_runtime_rollout` from the ThinPool's `RuntimeRollout` condition: 1 for its
-   * reason, 0 for the others; no series without the condition (`runtime.type: none`).
+   * reason, 0 for the others; no series without the condition (`runtime.type: none`). The ThinPool's
+   * eviction counters start at 0 with it, so that `rate()` sees the first deferral.
    */
   setRuntimeRollout(thinPool: string, condition: Pick<Condition, 'reason'> | undefined): void {
     if (!condition) {
       this.removeRuntimeRollout(thinPool);
       return;
     }
+    for (const result of EVICTION_RESULTS) this.evictions.inc({ thinpool: thinPool, result }, 0);
     const reasons = new Set<string>(RUNTIME_ROLLOUT_REASONS);
     const others = this.otherRolloutReasons.get(thinPool) ?? new Set<string>();
     if (!reasons.has(condition.reason)) others.add(condition.reason);
@@ -123,7 +135,13 @@ export class OperatorMetrics {
     }
   }
 
+  /** Counts one eviction a rollout's drain asked for: done, or deferred by a PodDisruptionBudget. */
+  countEviction(thinPool: string, result: (typeof EVICTION_RESULTS)[number]): void {
+    this.evictions.inc({ thinpool: thinPool, result });
+  }
+
   private removeRuntimeRollout(thinPool: string): void {
+    for (const result of EVICTION_RESULTS) this.evictions.remove({ thinpool: thinPool, result });
     const others = this.otherRolloutReasons.get(thinPool) ?? [];
     for (const reason of [...RUNTIME_ROLLOUT_REASONS, ...others])
       this.runtimeRollout.remove({ thinpool: thinPool, reason });

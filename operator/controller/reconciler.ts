@@ -355,7 +355,7 @@ export class ThinPoolReconciler {
    * disruption now) leaves the Pod for a later reconcile; a Pod is never deleted directly.
    */
   private async evict(thinPool: ThinPool, nodeName: string, pods: readonly PodRef[]): Promise<void> {
-    const { client, logger, events } = this.options;
+    const { client, logger, events, metrics } = this.options;
     const name = thinPool.metadata.name ?? '';
     for (const pod of pods) {
       const path = `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}/eviction`;
@@ -368,6 +368,7 @@ export class ThinPoolReconciler {
       } catch (err) {
         if (isNotFound(err)) continue;
         if (httpStatusOf(err) !== 429) throw err;
+        metrics?.countEviction(name, 'deferred');
         logger.info('Deferred eviction of Pod: its disruption budget allows none now', {
           thinPool: name,
           node: nodeName,
@@ -382,6 +383,7 @@ export class ThinPoolReconciler {
         );
         continue;
       }
+      metrics?.countEviction(name, 'evicted');
       logger.info('Evicted Pod', { thinPool: name, node: nodeName, pod: `${pod.namespace}/${pod.name}` });
       await events.record(
         thinPool,

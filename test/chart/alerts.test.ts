@@ -67,6 +67,7 @@ describe('alert rules (charts/thinpool-operator/files/prometheus-rules.yaml)', (
         'ThinPoolAgentNotReporting',
         'ThinPoolRuntimeNotConfigured',
         'ThinPoolRuntimeRolloutHalted',
+        'ThinPoolRuntimeRolloutDrainBlocked',
       ]),
     );
     const expr = (name: string) => alerts.find((a) => a.alert === name)?.expr ?? '';

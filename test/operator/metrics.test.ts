@@ -38,7 +38,31 @@ describe('thinpool_operator_runtime_rollout', () => {
     const metrics = new OperatorMetrics();
     metrics.setRuntimeRollout('none', undefined);
     metrics.setRuntimeRollout('gone', { reason: 'Deleting' });
+    metrics.countEviction('gone', 'deferred');
     metrics.removePool('gone');
-    expect(await metrics.registry.metrics()).not.toMatch(/^thinpool_operator_runtime_rollout\{/m);
+    const text = await metrics.registry.metrics();
+    expect(text).not.toMatch(/^thinpool_operator_runtime_rollout\{/m);
+    expect(text).not.toMatch(/^thinpool_operator_evictions_total\{/m);
+  });
+});
+
+describe('thinpool_operator_evictions_total', () => {
+  it('starts at 0 for a ThinPool with a runtime, and counts evictions by result', async () => {
+    const metrics = new OperatorMetrics();
+    const value = async (result: string) => {
+      const text = await metrics.registry.metrics();
+      const line = new RegExp(
+        `^thinpool_operator_evictions_total\\{thinpool="a",result="${result}"\\} (\\S+)$`,
+        'm',
+      );
+      return Number(line.exec(text)?.[1]);
+    };
+    metrics.setRuntimeRollout('a', { reason: 'RollingOut' });
+    expect([await value('evicted'), await value('deferred')]).toEqual([0, 0]);
+    metrics.countEviction('a', 'deferred');
+    metrics.countEviction('a', 'deferred');
+    metrics.countEviction('a', 'evicted');
+    metrics.setRuntimeRollout('a', { reason: 'RollingOut' });
+    expect([await value('evicted'), await value('deferred')]).toEqual([1, 2]);
   });
 });

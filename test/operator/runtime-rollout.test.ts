@@ -158,7 +158,7 @@ async function createPool(maxUnavailable: number): Promise<void> {
 describe('the runtime rollout', () => {
   it('cordons, evicts (the PodDisruptionBudget respected), allows, uncordons one node at a time, and halts at a failing node', async () => {
     for (const n of ['n1', 'n2', 'n3']) await cluster.createNode(n);
-    await cluster.startOperator({ settings: { drainRetryMs: 300 } });
+    const operator = await cluster.startOperator({ settings: { drainRetryMs: 300 } });
     await createPool(1);
     const logs = await cluster.client.create<{ metadata: { uid: string } }>(
       `/apis/apps/v1/namespaces/${APPS}/daemonsets`,
@@ -222,6 +222,12 @@ describe('the runtime rollout', () => {
     expect((await getNode('n2')).spec?.unschedulable).toBe(true);
     expect(await podExists('db-0')).toBe(true);
     expect(await runtimeSwitchOf('n3')).toBeUndefined();
+    const evictions = async (result: string) =>
+      (await operator.metrics.evictions.get()).values.find(
+        (v) => v.labels.thinpool === POOL && v.labels.result === result,
+      )?.value;
+    expect(await evictions('evicted')).toBe(1);
+    expect(await evictions('deferred')).toBeGreaterThanOrEqual(2);
 
     // A second replica elsewhere: the budget allows the eviction.
     await runPod('db-1', 'n1', { app: 'db' });
