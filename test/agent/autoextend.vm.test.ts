@@ -20,7 +20,8 @@ describeVm('agent-driven autoextend with dmeventd stopped', () => {
         autoExtend: { thresholdPercent: 80, extendPercent: 20, metadata: true, maxDataSize: '1Gi' },
       }),
     );
-    const engine = new ThinPoolEngine({ host: vm, spec, log: quietLog });
+    // LVM steps, the extensions included, run through the lvm shell (ADR 0044).
+    const engine = new ThinPoolEngine({ host: vm, spec, log: quietLog, lvmShell: true });
     expect((await engine.apply()).outcome).toBe('applied');
 
     // dmeventd gone for good: unregistered, killed, and LVM cannot start it again.
