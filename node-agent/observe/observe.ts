@@ -25,7 +25,7 @@ export interface ObserveHints {
 }
 
 /**
- * Takes one snapshot of the node's storage for a spec: one LVM report, `lsblk`, `losetup`, the spec's
+ * Takes one snapshot of the node's storage for a spec: one LVM report, `lsblk`, `losetup` (loop mode), the spec's
  * devices (canonical paths, stat, and `wipefs` signatures of devices not yet in our VG), loop backing
  * files, and the profile file. Read-only.
  */
@@ -45,7 +45,8 @@ export async function observe(
   const [lvm, lsblk, losetup, profileContent, resolvedOut, stats, probes] = await Promise.all([
     observeLvm(host, signal),
     host.run(lsblkArgv(), { signal }),
-    host.run(losetupListArgv(), { signal }),
+    // Only loop mode looks at loop devices (free ones, and the files attached).
+    spec.loop ? host.run(losetupListArgv(), { signal }) : undefined,
     host.readFile(spec.profilePath),
     realpath ? host.run(realpath, { signal }) : undefined,
     Promise.all(spec.devices.map((path) => host.stat(path))),
@@ -56,7 +57,7 @@ export async function observe(
     ),
   ]);
   const blockDevices = parseLsblk(lsblk.stdout);
-  const loopDevices = parseLosetup(losetup.stdout);
+  const loopDevices = losetup ? parseLosetup(losetup.stdout) : [];
   const ourPvs = new Set(lvm.pvs.filter((p) => p.vgName === spec.vg).map((p) => p.name));
 
   const resolved = (resolvedOut?.stdout ?? '').split('\n').filter((l) => l !== '');

@@ -28,6 +28,7 @@ export interface ObservedLoopFile {
 export interface Observed {
   lvm: LvmReport;
   blockDevices: BlockDeviceTable;
+  /** Attached loop devices; read in loop mode only (direct mode never uses them), empty otherwise. */
   loopDevices: LoopDevice[];
   devices: ObservedDevice[];
   loop?: { directory: FileStat; files: ObservedLoopFile[] };
