@@ -295,7 +295,13 @@ export class ThinPoolEngine {
       throw new CommandError({ argv, exitCode: undefined, stderr, cause: 'no answer from the lvm shell' });
     }
     if (command.exitCode !== 0) throw new CommandError({ argv, exitCode: command.exitCode, stderr });
-    return report?.exitCode === 0 ? parseFullReport(report.stdout) : undefined;
+    if (report?.exitCode !== 0) return undefined;
+    try {
+      return parseFullReport(report.stdout);
+    } catch {
+      // The step is done; its re-observation then runs as its own `lvm fullreport`.
+      return undefined;
+    }
   }
 
   /** Decides once per engine whether LVM steps use the lvm shell: its profile must make it answer in JSON. */
