@@ -26,36 +26,50 @@ export interface TestCertificates {
 
 const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
+async function openssl(args: string[], cwd: string): Promise<void> {
+  try {
+    await execa('openssl', args, { cwd });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') {
+      throw new Error(
+        'The TLS tests need the openssl command to make their certificates (apt-get install openssl)',
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+}
+
 async function signedCertificate(dir: string, name: string, subject: string, extensions: string) {
   writeFileSync(path.join(dir, `${name}.ext`), `${extensions}\n`);
-  await execa(
-    'openssl',
-    ['req', ...NEW_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject],
-    {
-      cwd: dir,
-    },
-  );
-  await execa(
-    'openssl',
-    ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial'].concat([
+  await openssl(['req', ...NEW_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
+  const ca = ['-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial'];
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      ...ca,
       '-days',
       '2',
       '-extfile',
       `${name}.ext`,
       '-out',
       `${name}.crt`,
-    ]),
-    { cwd: dir },
+    ],
+    dir,
   );
 }
 
 /** Makes a CA, a server certificate (127.0.0.1, `kubernetes.default.svc`) and a client certificate. */
 export async function makeCertificates(): Promise<TestCertificates> {
   const dir = mkdtempSync(path.join(tmpdir(), 'thinpool-tls-'));
-  await execa(
-    'openssl',
+  await openssl(
     ['req', '-x509', ...NEW_KEY, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=test-ca'],
-    { cwd: dir },
+    dir,
   );
   await signedCertificate(
     dir,
