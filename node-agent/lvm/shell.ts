@@ -20,8 +20,14 @@ export const LVM_SHELL_PROFILE = 'lvmdbusd';
 /** Where lvm2 installs that profile (`config/profile_dir`). */
 export const LVM_SHELL_PROFILE_PATH = `/etc/lvm/profile/${LVM_SHELL_PROFILE}.profile`;
 
-/** Environment of a shell run. */
-export const LVM_SHELL_ENV: Readonly<Record<string, string>> = { LVM_COMMAND_PROFILE: LVM_SHELL_PROFILE };
+/**
+ * Environment of a shell run: the profile, and a `HOME` where the shell cannot keep its command history
+ * (`$HOME/.lvm_history`), so the agent's commands never land in root's history on the node.
+ */
+export const LVM_SHELL_ENV: Readonly<Record<string, string>> = {
+  LVM_COMMAND_PROFILE: LVM_SHELL_PROFILE,
+  HOME: '/dev/null',
+};
 
 /** The shell's command that prints the whole log of the command before it (errors included). */
 export const LASTLOG: readonly string[] = ['lvm', 'lastlog'];

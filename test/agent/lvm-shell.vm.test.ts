@@ -43,6 +43,7 @@ describeVm('LVM steps through the lvm shell (lvm 2.03 in the VM)', () => {
   it('builds a fresh pool with one lvm process per LVM step, its re-observation included', async () => {
     const { vm } = guest;
     const device = vm.disk('disk2').byIdPath;
+    await vm.run(['rm', '-f', '/root/.lvm_history']);
     const host = new ProcessCounter(vm);
     const report = await engineOn(host, device).apply();
     expect(report.outcome).toBe('applied');
@@ -57,6 +58,8 @@ describeVm('LVM steps through the lvm shell (lvm 2.03 in the VM)', () => {
     // The last re-observation came from the shell: the engine saw the pool monitored.
     const lv = report.observed.lvm.lvs.find((l) => l.name === 'thinpool');
     expect(lv).toMatchObject({ segtype: 'thin-pool', monitor: 'monitored', profile: 'docker-thinpool' });
+    // The shell kept no history of the agent's commands in root's home.
+    expect(await vm.stat('/root/.lvm_history')).toEqual({ exists: false });
   });
 
   it('without the shell profile runs every command as its own process, with the same steps', async () => {
