@@ -11,7 +11,9 @@ import type {
   RuntimeSpec,
 } from '../../api/v1alpha1/types.js';
 import { thinPoolSpecSchema } from '../../api/v1alpha1/schema.js';
-import { applyDefaults, cloneJson, type JSONSchemaProps } from '../../api/validation/index.js';
+// Not the validation index: it pulls in the CEL interpreter (16 MiB of the in-cluster agent's RSS, ADR 0086).
+import { applyDefaults, cloneJson } from '../../api/validation/prune-and-default.js';
+import type { JSONSchemaProps } from '../../api/validation/schema-props.js';
 import { quantityBytes } from './containerd-toml.js';
 import { validateExtraStorageOptions } from './daemon-json.js';
 import { dmPoolName } from './dm-name.js';

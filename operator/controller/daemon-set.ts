@@ -9,6 +9,9 @@ export const HOST_ROOT_MOUNT = '/host';
 /** Name of the agent container. */
 export const AGENT_CONTAINER = 'agent';
 
+/** V8 options of the agent container (`NODE_OPTIONS`): measured in ADR 0086, 69 MiB peak RSS instead of 81. */
+export const AGENT_NODE_OPTIONS = '--max-semi-space-size=1';
+
 /** The controller owner reference that ties an object to its ThinPool (garbage-collected with it). */
 export function ownerReferenceTo(thinPool: Pick<ThinPool, 'metadata'>) {
   return {
@@ -105,6 +108,8 @@ export function desiredDaemonSet(thinPool: ThinPool, settings: OperatorSettings)
             { name: 'THINPOOL_NAME', value: poolName },
             { name: 'THINPOOL_AGENT_PORT', value: String(settings.agentPort) },
             { name: 'THINPOOL_HOST_ROOT', value: HOST_ROOT_MOUNT },
+            // A 1 MiB young generation keeps the agent's peak RSS near its steady state (ADR 0086).
+            { name: 'NODE_OPTIONS', value: AGENT_NODE_OPTIONS },
           ],
           ports: [{ name: 'metrics', containerPort: settings.agentPort, protocol: 'TCP' }],
           livenessProbe: { ...httpProbe('/healthz', 20, 3), initialDelaySeconds: 10 },

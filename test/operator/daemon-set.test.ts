@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
 import {
+  AGENT_NODE_OPTIONS,
   daemonSetDrift,
   daemonSetUpdate,
   desiredDaemonSet,
@@ -146,5 +148,18 @@ describe('daemonSetDrift and daemonSetUpdate', () => {
     expect(update.metadata.labels?.team).toBe('storage');
     expect(update.spec.selector).toEqual(observed.spec.selector);
     expect(update.spec.template.spec.nodeSelector).toEqual({ zone: 'b' });
+  });
+});
+
+describe("the agent container's NODE_OPTIONS", () => {
+  it('is set on the agent and accepted by node in NODE_OPTIONS (some V8 flags are refused there)', () => {
+    const env = desiredDaemonSet(thinPool('loop'), TEST_SETTINGS).spec.template.spec.containers[0].env ?? [];
+    expect(env).toContainEqual({ name: 'NODE_OPTIONS', value: AGENT_NODE_OPTIONS });
+    const run = spawnSync(process.execPath, ['-e', 'process.exit(0)'], {
+      env: { PATH: process.env.PATH, NODE_OPTIONS: AGENT_NODE_OPTIONS },
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
   });
 });
