@@ -74,7 +74,7 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
   }
   const node = args.node ?? hostname();
   const host = new LoggedHost(env.host(args), env.log);
-  const engine = new ThinPoolEngine({ host, spec, log: env.log });
+  const engine = new ThinPoolEngine({ host, spec, log: env.log, lvmShell: true });
   const print = (table: string, json: unknown) =>
     env.stdout(args.output === 'json' ? `${JSON.stringify(json, null, 2)}\n` : `${table}\n`);
   const runtimeType = thinPoolSpec.runtime.type;

@@ -375,7 +375,13 @@ export class ThinPoolAgent {
     const key = JSON.stringify(spec);
     if (this.engine && key === this.engineSpec) return this.engine;
     this.lastObserved = undefined;
-    const next = new PrimedEngine({ host: this.host, spec, log: this.options.log, now: this.now });
+    const next = new PrimedEngine({
+      host: this.host,
+      spec,
+      log: this.options.log,
+      now: this.now,
+      lvmShell: true,
+    });
     if (this.engine) Object.assign(next.memory, this.engine.memory);
     else if (this.previous?.lastExtension) next.memory.lastExtension = this.previous.lastExtension;
     this.engine = next;

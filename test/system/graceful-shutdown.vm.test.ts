@@ -31,10 +31,15 @@ describeVm('system: graceful shutdown of the agent', () => {
       '-p',
       '{"spec":{"zeroing":true}}',
     ]);
+    // The step runs inside an `lvm` shell process (ADR 0044): the agent's log names it, pgrep sees `lvm`.
     await waitFor(
-      async () => (await guestSh(vm, 'pgrep -f "[l]vchange --zero y docker/thinpool" || true')).stdout.trim(),
+      () =>
+        agent.logs.find(
+          (r) => r.message === 'Started host command' && r.command === 'lvchange --zero y docker/thinpool',
+        ),
       'the agent to start lvchange --zero y',
     );
+    await waitFor(async () => (await guestSh(vm, 'pgrep -x lvm || true')).stdout.trim(), 'the lvm process');
 
     const stopped = ctx.system.kubelet.stopAgent(POOL);
     await waitFor(
@@ -45,9 +50,7 @@ describeVm('system: graceful shutdown of the agent', () => {
       'the agent to wait for its command',
     );
     expect(agent.running).toBe(true);
-    expect(
-      (await guestSh(vm, 'pgrep -f "[l]vchange --zero y docker/thinpool" || true')).stdout.trim(),
-    ).not.toBe('');
+    expect((await guestSh(vm, 'pgrep -x lvm || true')).stdout.trim()).not.toBe('');
 
     // The lock is held by flock's child (sleep), which inherited the locked descriptor.
     await guestSh(vm, 'pkill -x -f "sleep 601"; true');
