@@ -29,7 +29,7 @@ import { KubeClient } from '../operator/runtime/kube-client.js';
 import { startApiServer } from '../test/support/kube-apiserver/index.js';
 import { AgentProcess, metricValue } from '../test/system/support/agent-process.js';
 import { removeStaleLvmLinks } from '../test/system/support/guest.js';
-import { waitFor } from '../test/system/support/wait.js';
+import { waitFor } from '../test/support/wait.js';
 import type { OwnedVm } from '../test/vm/vm.js';
 import { benchGuest, median } from './agent-vm.js';
 

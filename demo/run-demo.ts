@@ -16,10 +16,10 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { KubeClient } from '../operator/runtime/kube-client.js';
-import { loadKubeConfig } from '../node-agent/cluster/run.js';
+import { loadApiTransport } from '../node-agent/cluster/run.js';
 import { metricValue } from '../test/system/support/agent-process.js';
 import { NodeKubelet, registerVmNode } from '../test/system/support/node-kubelet.js';
-import { waitFor } from '../test/system/support/wait.js';
+import { waitFor } from '../test/support/wait.js';
 import { toolPath } from '../test/tools/tools.js';
 import { startVm, type OwnedVm } from '../test/vm/vm.js';
 
@@ -87,7 +87,7 @@ try {
   );
   apiServer = api.child;
   say(`API emulator: ${(await api.line).slice('ready '.length)}`);
-  const client = new KubeClient(loadKubeConfig(kubeconfig, {}));
+  const client = new KubeClient(loadApiTransport(kubeconfig, {}));
   const nodeLabels = await registerVmNode(client, NAMESPACE, nodeName);
   say(`Node ${nodeName} registered`);
 

@@ -45,9 +45,6 @@ export function loadApiTransport(
   return new HttpTransport(loadTransportOptions(path, env));
 }
 
-/** @deprecated Use {@link loadApiTransport}; kept for callers that build a `KubeClient` from its result. */
-export const loadKubeConfig = loadApiTransport;
-
 /** Starts the agent and its `/metrics`, `/healthz` and `/readyz` endpoints. */
 export async function startAgent(options: RunOptions, environment: RunEnvironment): Promise<RunningAgent> {
   const log = environment.log ?? createLogger('thinpool-agent');
