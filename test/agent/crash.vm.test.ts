@@ -40,7 +40,7 @@ describeVm('thinpool-agent apply killed (SIGKILL) after each mutating step', () 
   );
 
   it.each(Array.from({ length: STEPS }, (_, i) => i + 1))(
-    'converges on the next run after being killed after step %i that ran through the lvm shell',
+    'converges on the next run after being killed after step %i that ran as its own process (no lvm shell)',
     async (step) => {
       const { vm } = guest;
       const device = vm.disk('disk2').byIdPath;
@@ -53,7 +53,7 @@ describeVm('thinpool-agent apply killed (SIGKILL) after each mutating step', () 
         host: killing,
         spec: toAgentSpec('docker', thinPoolSpec({ devices: [{ path: device }] })),
         log: quietLog,
-        lvmShell: true,
+        lvmShell: false,
       });
       const killed = await engine.apply();
       expect(killing.killed).toBe(true);
