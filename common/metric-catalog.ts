@@ -10,6 +10,17 @@ export interface MetricDefinition {
   labels: readonly string[];
 }
 
+/**
+ * The prom-client options of a catalog metric: its name, help and label names, registered in `registers`
+ * (`new Gauge(metricOptions(def, registers))`), so a metric's labels are written once, here.
+ */
+export function metricOptions<L extends string, R>(
+  def: { name: string; help: string; labels: readonly L[] },
+  registers: R[],
+): { name: string; help: string; labelNames: L[]; registers: R[] } {
+  return { name: def.name, help: def.help, labelNames: [...def.labels], registers };
+}
+
 /** Labels every per-pool agent metric carries. */
 export const POOL_LABELS = ['thinpool', 'node', 'vg', 'lv'] as const;
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Capacity, Condition, NodeCounts } from '../api/v1alpha1/types.js';
-import { OPERATOR_METRICS } from '../common/metric-catalog.js';
+import { OPERATOR_METRICS, metricOptions } from '../common/metric-catalog.js';
 
 /**
  * Reasons of the `RuntimeRollout` condition (operator/controller/rollout.ts), each exported as a series of
@@ -43,12 +43,7 @@ export class OperatorMetrics {
   constructor() {
     const registers = [this.registry];
     const m = OPERATOR_METRICS;
-    this.reconciles = new Counter({
-      name: m.reconciles.name,
-      help: m.reconciles.help,
-      labelNames: ['result'],
-      registers,
-    });
+    this.reconciles = new Counter(metricOptions(m.reconciles, registers));
     this.reconcileErrors = new Counter({
       name: m.reconcileErrors.name,
       help: m.reconcileErrors.help,
@@ -68,30 +63,10 @@ export class OperatorMetrics {
       registers,
     });
     this.leader = new Gauge({ name: m.leader.name, help: m.leader.help, registers });
-    this.poolNodes = new Gauge({
-      name: m.poolNodes.name,
-      help: m.poolNodes.help,
-      labelNames: ['thinpool', 'state'],
-      registers,
-    });
-    this.poolCapacity = new Gauge({
-      name: m.poolCapacity.name,
-      help: m.poolCapacity.help,
-      labelNames: ['thinpool', 'kind'],
-      registers,
-    });
-    this.runtimeRollout = new Gauge({
-      name: m.runtimeRollout.name,
-      help: m.runtimeRollout.help,
-      labelNames: ['thinpool', 'reason'],
-      registers,
-    });
-    this.evictions = new Counter({
-      name: m.evictions.name,
-      help: m.evictions.help,
-      labelNames: ['thinpool', 'result'],
-      registers,
-    });
+    this.poolNodes = new Gauge(metricOptions(m.poolNodes, registers));
+    this.poolCapacity = new Gauge(metricOptions(m.poolCapacity, registers));
+    this.runtimeRollout = new Gauge(metricOptions(m.runtimeRollout, registers));
+    this.evictions = new Counter(metricOptions(m.evictions, registers));
     for (const result of ['success', 'error', 'requeue']) this.reconciles.inc({ result }, 0);
     this.leader.set(0);
     this.queueDepth.set(0);

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { AWAITING_ROLLOUT, ThinPoolNodeConditions, type Condition } from '../../api/v1alpha1/types.js';
 import { findCondition } from '../../common/conditions.js';
-import { AGENT_METRICS, POOL_LABELS } from '../../common/metric-catalog.js';
+import { AGENT_METRICS, POOL_LABELS, metricOptions } from '../../common/metric-catalog.js';
 import type { AgentSpec } from '../agent-spec.js';
 import type { EngineMemory, ExecutedAction } from '../engine.js';
 import { poolNumbers, poolView, type Observed } from '../observe/observed.js';
@@ -105,9 +105,8 @@ export class AgentMetrics {
 
   constructor(private readonly agent: { thinpool: string; node: string }) {
     const registers = [this.registry];
-    const labelNames = [...POOL_LABELS];
-    const gauge = (def: { name: string; help: string }): PoolGauge =>
-      new Gauge({ name: def.name, help: def.help, labelNames, registers });
+    const gauge = (def: { name: string; help: string; labels: typeof POOL_LABELS }): PoolGauge =>
+      new Gauge(metricOptions(def, registers));
     const m = AGENT_METRICS;
     this.gauges = {
       dataSize: gauge(m.dataSize),
@@ -124,24 +123,9 @@ export class AgentMetrics {
       runtimeConfigured: gauge(m.runtimeConfigured),
       runtimeAwaitingRollout: gauge(m.runtimeAwaitingRollout),
     };
-    this.extensions = new Counter({
-      name: m.extensions.name,
-      help: m.extensions.help,
-      labelNames: [...m.extensions.labels],
-      registers,
-    });
-    this.reconcileErrors = new Counter({
-      name: m.reconcileErrors.name,
-      help: m.reconcileErrors.help,
-      labelNames: ['thinpool', 'node'],
-      registers,
-    });
-    this.lastReconcile = new Gauge({
-      name: m.lastReconcile.name,
-      help: m.lastReconcile.help,
-      labelNames: ['thinpool', 'node'],
-      registers,
-    });
+    this.extensions = new Counter(metricOptions(m.extensions, registers));
+    this.reconcileErrors = new Counter(metricOptions(m.reconcileErrors, registers));
+    this.lastReconcile = new Gauge(metricOptions(m.lastReconcile, registers));
     this.reconcileErrors.labels(agent).inc(0);
   }
 
