@@ -14,6 +14,7 @@ import {
   DOCKER,
   TEST_VGS,
   cleanRuntimeFiles,
+  prepareDevmapperSnapshot,
   saveRuntimeFiles,
   startContainerd,
   startDockerWithInitScript,
@@ -247,14 +248,7 @@ describeVm('thinpool-agent apply configures the container runtime on the pool', 
       plugins: { 'io.containerd.snapshotter.v1.devmapper': { pool_name: 'ctrd-thinpool' } },
     });
 
-    await vm.run(['ctr', 'snapshots', '--snapshotter', 'devmapper', 'prepare', 'thinpool-cli-snap']);
-    const devices = (await vm.run(['dmsetup', 'ls'])).stdout;
-    const snapshot = /^(ctrd-thinpool-snap-\d+)\s/m.exec(devices)?.[1];
-    expect(snapshot).toBeDefined();
-    const table = (await vm.run(['dmsetup', 'table', snapshot!])).stdout.trim().split(/\s+/);
-    const pool = (
-      await vm.run(['dmsetup', 'info', '-c', '--noheadings', '-o', 'major,minor', 'ctrd-thinpool'])
-    ).stdout.trim();
+    const { table, pool } = await prepareDevmapperSnapshot(vm, 'thinpool-cli-snap');
     expect(table.slice(2, 4)).toEqual(['thin', pool]);
   });
 });

@@ -141,6 +141,26 @@ export async function poolDataUsedBytes(vm: Host, vg: string, lv: string): Promi
   return (Number(row!['lv_size']) * Number(row!['data_percent'])) / 100;
 }
 
+/**
+ * Prepares a snapshot with containerd's devmapper snapshotter (`ctr snapshots prepare`) and returns the
+ * device-mapper table of the thin device it made (`[start, length, target, pool, device id]`) and the
+ * `major:minor` of the containerd pool `ctrd-thinpool`, so a test can check the snapshot lives in that pool.
+ */
+export async function prepareDevmapperSnapshot(
+  vm: Host,
+  name: string,
+): Promise<{ table: string[]; pool: string }> {
+  await vm.run(['ctr', 'snapshots', '--snapshotter', 'devmapper', 'prepare', name]);
+  const devices = (await vm.run(['dmsetup', 'ls'])).stdout;
+  const snapshot = /^(ctrd-thinpool-snap-\d+)\s/m.exec(devices)?.[1];
+  if (!snapshot) throw new Error(`No devmapper snapshot device after preparing ${name}: ${devices}`);
+  const table = (await vm.run(['dmsetup', 'table', snapshot])).stdout.trim().split(/\s+/);
+  const pool = (
+    await vm.run(['dmsetup', 'info', '-c', '--noheadings', '-o', 'major,minor', 'ctrd-thinpool'])
+  ).stdout.trim();
+  return { table, pool };
+}
+
 /** Builds a busybox-static root filesystem tarball in the guest (an image without a registry). */
 export async function makeBusyboxTarball(vm: Host, tarball: string): Promise<void> {
   const root = '/var/tmp/thinpool-rootfs';

@@ -17,6 +17,7 @@ import {
   makeBusyboxTarball,
   makeThinPool,
   poolDataUsedBytes,
+  prepareDevmapperSnapshot,
   saveRuntimeFiles,
   startContainerd,
   startDockerWithInitScript,
@@ -245,14 +246,7 @@ describeVm('the container runtime on the pool, with the real daemons', () => {
     });
 
     const before = await poolDataUsedBytes(vm, 'ctrd', 'thinpool');
-    await vm.run(['ctr', 'snapshots', '--snapshotter', 'devmapper', 'prepare', 'thinpool-test-snap']);
-    const devices = (await vm.run(['dmsetup', 'ls'])).stdout;
-    const snapshot = /^(ctrd-thinpool-snap-\d+)\s/m.exec(devices)?.[1];
-    expect(snapshot).toBeDefined();
-    const table = (await vm.run(['dmsetup', 'table', snapshot!])).stdout.trim().split(/\s+/);
-    const pool = (
-      await vm.run(['dmsetup', 'info', '-c', '--noheadings', '-o', 'major,minor', 'ctrd-thinpool'])
-    ).stdout.trim();
+    const { table, pool } = await prepareDevmapperSnapshot(vm, 'thinpool-test-snap');
     expect(table[2]).toBe('thin');
     expect(table[3]).toBe(pool);
     expect(await poolDataUsedBytes(vm, 'ctrd', 'thinpool')).toBeGreaterThan(before);
