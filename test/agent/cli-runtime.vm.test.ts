@@ -4,7 +4,7 @@
  * guest has no systemd and no udev). The CLI builds the pool, then switches the runtime through the
  * host-side one-shot and waits for its recorded result. Each test starts a daemon at most three times.
  */
-import { afterEach, beforeAll, beforeEach, expect, it } from '@jest/globals';
+import { beforeEach, expect, it } from '@jest/globals';
 import { parse as parseToml } from 'smol-toml';
 import type { RunSummary } from '../../node-agent/cli/render.js';
 import type { RuntimeSummary } from '../../node-agent/cli/runtime.js';
@@ -13,12 +13,10 @@ import { describeVm, useGuest } from '../vm/guest.js';
 import {
   DOCKER,
   TEST_VGS,
-  cleanRuntimeFiles,
   prepareDevmapperSnapshot,
-  saveRuntimeFiles,
+  restoreRuntimeFilesAfterEach,
   startContainerd,
   startDockerWithInitScript,
-  type SavedFiles,
 } from '../runtime/guest-runtime.js';
 import { reconcileRuntime } from '../../node-agent/runtime/index.js';
 import { agentCli, manifest, quietLog } from './support/guest-agent.js';
@@ -67,16 +65,10 @@ async function startDockerWith(vm: Host, daemonJson: string): Promise<void> {
 
 describeVm('thinpool-agent apply configures the container runtime on the pool', () => {
   const guest = useGuest();
-  let saved: SavedFiles;
-  beforeAll(async () => {
-    saved = await saveRuntimeFiles(guest.vm);
-  });
+  restoreRuntimeFilesAfterEach(guest);
   beforeEach(async () => {
     // A reset can leave the /dev/<vg> link directory in this udev-less guest; vgcreate refuses it.
     await guest.vm.run(['rm', '-rf', '--', ...TEST_VGS.map((vg) => `/dev/${vg}`)]);
-  });
-  afterEach(async () => {
-    await cleanRuntimeFiles(guest.vm, saved);
   });
 
   it('Docker: from a plain daemon.json, apply runs exactly the printed steps, docker info shows our pool, other keys stay, and a second apply changes nothing', async () => {

@@ -4,6 +4,7 @@
  * built without a registry, and the clean-up that returns the guest's runtime files to their boot state
  * (the harness's reset() covers LVM, devices and processes, not /etc/docker or /var/lib/docker).
  */
+import { afterEach, beforeAll } from '@jest/globals';
 import type { Host } from '../../node-agent/host/host.js';
 
 /** Debian's 20.10 CLI: a newer CLI may come first in PATH on the host the guest shares. */
@@ -39,6 +40,20 @@ export async function saveRuntimeFiles(vm: Host): Promise<SavedFiles> {
   const saved: SavedFiles = new Map();
   for (const file of RESTORED_FILES) saved.set(file, await vm.readFile(file));
   return saved;
+}
+
+/**
+ * For a describe block on the shared guest: reads the runtime files once before its tests and puts them
+ * back ({@link cleanRuntimeFiles}) after each test.
+ */
+export function restoreRuntimeFilesAfterEach(guest: { vm: Host }): void {
+  let saved: SavedFiles;
+  beforeAll(async () => {
+    saved = await saveRuntimeFiles(guest.vm);
+  });
+  afterEach(async () => {
+    await cleanRuntimeFiles(guest.vm, saved);
+  });
 }
 
 /** Polls `check` every 500 ms until it returns true; fails with `what` after `timeoutMs`. */

@@ -4,7 +4,7 @@
  * made with plain LVM commands; the runtime module observes, plans, applies and waits for the host-side
  * one-shot exactly as the standalone agent does.
  */
-import { afterEach, beforeAll, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { createLogger } from '../../common/logger.js';
 import type { Host } from '../../node-agent/host/host.js';
 import { applyRuntimeActions } from '../../node-agent/runtime/apply.js';
@@ -13,15 +13,13 @@ import { parse as parseToml } from 'smol-toml';
 import { describeVm, useGuest } from '../vm/guest.js';
 import {
   DOCKER,
-  cleanRuntimeFiles,
   makeBusyboxTarball,
   makeThinPool,
   poolDataUsedBytes,
   prepareDevmapperSnapshot,
-  saveRuntimeFiles,
+  restoreRuntimeFilesAfterEach,
   startContainerd,
   startDockerWithInitScript,
-  type SavedFiles,
 } from './guest-runtime.js';
 
 const logger = createLogger('runtime-vm-test');
@@ -58,13 +56,7 @@ async function sha256(vm: Host, path: string): Promise<string> {
 
 describeVm('the container runtime on the pool, with the real daemons', () => {
   const guest = useGuest();
-  let saved: SavedFiles;
-  beforeAll(async () => {
-    saved = await saveRuntimeFiles(guest.vm);
-  });
-  afterEach(async () => {
-    await cleanRuntimeFiles(guest.vm, saved);
-  });
+  restoreRuntimeFilesAfterEach(guest);
 
   it('Docker: switches a plain daemon.json with other keys to devicemapper on the pool, and containers write into it', async () => {
     const { vm } = guest;
