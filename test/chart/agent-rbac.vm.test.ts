@@ -10,7 +10,7 @@ import { removeStaleLvmLinks } from '../system/support/guest.js';
 import { waitFor } from '../system/support/system.js';
 import { describeVm, useGuest } from '../vm/guest.js';
 import { CHART_DIR, findOne, renderChart } from './helm.js';
-import { authorized, type PolicyRule } from './rbac.js';
+import { authorized, callOf, describeRequest, type PolicyRule } from './rbac.js';
 
 /**
  * The agent's RBAC, proven by the agent itself: the real `thinpool-agent run` code serves a loop-lvm
@@ -97,15 +97,8 @@ describeVm('the chart agent RBAC against a real agent run', () => {
     const requests = api.requestLog.entries();
     expect(requests.length).toBeGreaterThan(0);
     const denied = requests.filter((request) => !authorized(request, rules, []));
-    expect(
-      denied.map(
-        (r) =>
-          `${r.verb} ${r.group}/${r.resource}${r.subresource ? `/${r.subresource}` : ''} ns=${r.namespace ?? ''}`,
-      ),
-    ).toEqual([]);
-    const used = new Set(
-      requests.map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''}`),
-    );
+    expect(denied.map(describeRequest)).toEqual([]);
+    const used = new Set(requests.map(callOf));
     for (const call of [
       'watch thinpools',
       'watch nodes',

@@ -9,7 +9,7 @@ import { startApiServer, type RunningApiServer } from '../support/kube-apiserver
 import { toolPath } from '../tools/tools.js';
 import { REPO_ROOT, findOne, helm, parseManifests, renderChart, templateArgs } from './helm.js';
 import type { RenderedObject } from './helm.js';
-import { authorized, type PolicyRule } from './rbac.js';
+import { authorized, callOf, describeRequest, type PolicyRule } from './rbac.js';
 
 /**
  * `helm template | kubectl apply` against the API emulator, then the operator started exactly as the
@@ -298,15 +298,8 @@ describe('the rendered chart applied with kubectl to the API emulator', () => {
     const denied = operatorRequests.filter(
       (request) => !authorized(request, clusterRules, request.namespace === NAMESPACE ? namespacedRules : []),
     );
-    expect(
-      denied.map(
-        (r) =>
-          `${r.verb} ${r.group}/${r.resource}${r.subresource ? `/${r.subresource}` : ''} ns=${r.namespace ?? ''}`,
-      ),
-    ).toEqual([]);
-    const used = new Set(
-      operatorRequests.map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''}`),
-    );
+    expect(denied.map(describeRequest)).toEqual([]);
+    const used = new Set(operatorRequests.map(callOf));
     for (const call of [
       'patch thinpoolnodes',
       'watch thinpools',

@@ -11,10 +11,26 @@ export interface ResourceRequest {
   group: string;
   resource: string;
   subresource?: string;
+  namespace?: string;
+}
+
+/** `resource` or `resource/subresource`, as RBAC rules name it. */
+function resourceOf(request: ResourceRequest): string {
+  return request.subresource ? `${request.resource}/${request.subresource}` : request.resource;
+}
+
+/** `verb resource[/subresource]`: how the tests list the calls a program must make. */
+export function callOf(request: ResourceRequest): string {
+  return `${request.verb} ${resourceOf(request)}`;
+}
+
+/** `verb group/resource[/subresource] ns=namespace`: a denied request, in a failure message. */
+export function describeRequest(request: ResourceRequest): string {
+  return `${request.verb} ${request.group}/${resourceOf(request)} ns=${request.namespace ?? ''}`;
 }
 
 function matches(rule: PolicyRule, request: ResourceRequest): boolean {
-  const resource = request.subresource ? `${request.resource}/${request.subresource}` : request.resource;
+  const resource = resourceOf(request);
   return (
     (rule.apiGroups.includes('*') || rule.apiGroups.includes(request.group)) &&
     (rule.resources.includes('*') || rule.resources.includes(resource)) &&
