@@ -27,7 +27,10 @@ export interface GuestChannel {
 
 interface Client {
   socket: net.Socket;
-  /** Client request id to guest request id, for the client's commands still running (to kill them). */
+  /**
+   * Client request id to guest request id, for the client's commands still running (to kill them, or
+   * write to their stdin).
+   */
   runs: Map<number, number>;
 }
 
@@ -123,7 +126,8 @@ export class Broker {
     if (this.goneReason)
       return this.reply(client, errorReply(id, GUEST_GONE, `The VM is gone: ${this.goneReason}`));
     const guestId = this.nextGuestId++;
-    if (request.op === 'kill') {
+    if (request.op === 'kill' || request.op === 'input') {
+      // Both name one of the client's runs by the client's id; a run that is over is answered here.
       const target = client.runs.get(request.target);
       if (target === undefined) return this.reply(client, { id, ok: true });
       this.pending.set(guestId, { client, clientId: id });
@@ -159,7 +163,8 @@ export class Broker {
 
   private disconnected(client: Client): void {
     this.clients.delete(client);
-    // A client that went away (a crashed jest worker) must not leave commands running in the guest.
+    // A client that went away (a crashed jest worker) must not leave commands running in the guest,
+    // including its sessions' processes: `kill` also closes their stdin.
     if (!this.goneReason)
       for (const guestId of client.runs.values()) this.sendOwn({ op: 'kill', target: guestId });
     for (const [guestId, pending] of this.pending)

@@ -59,6 +59,8 @@ function killGroup(child, signal) {
 function stopCommand(job, reason) {
   if (job.reason || job.finished) return;
   job.reason = reason;
+  // A session's process may be waiting on its stdin: closing it lets it end even if it ignores SIGTERM.
+  if (job.child.stdin && !job.child.stdin.writableEnded) job.child.stdin.end();
   killGroup(job.child, 'SIGTERM');
   job.forceKillTimer = setTimeout(() => killGroup(job.child, 'SIGKILL'), FORCE_KILL_AFTER_MS);
 }
@@ -67,12 +69,13 @@ function run(request) {
   const started = Date.now();
   const argv = request.argv;
   const stream = request.stream === true;
+  const keepStdin = request.keepStdin === true;
   let child;
   try {
     child = spawn(argv[0], argv.slice(1), {
       cwd: request.cwd ?? defaultCwd,
       env: { ...process.env, ...request.env, LC_ALL: 'C' },
-      stdio: [typeof request.input === 'string' ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      stdio: [keepStdin || typeof request.input === 'string' ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       // Own process group, so a timeout or abort also stops the command's children.
       detached: true,
     });
@@ -106,7 +109,8 @@ function run(request) {
   }
   if (child.stdin) {
     child.stdin.on('error', () => {}); // EPIPE when the command does not read its input.
-    child.stdin.end(request.input);
+    if (!keepStdin) child.stdin.end(request.input);
+    else if (typeof request.input === 'string') child.stdin.write(request.input);
   }
   const timer = setTimeout(() => stopCommand(job, 'timeout'), request.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   running.set(request.id, job);
@@ -232,6 +236,14 @@ function handle(request) {
   if (op === 'kill') {
     const job = running.get(request.target);
     if (job) stopCommand(job, 'aborted');
+    return send({ id, ok: true });
+  }
+  if (op === 'input') {
+    const stdin = running.get(request.target)?.child.stdin;
+    if (stdin && !stdin.destroyed && !stdin.writableEnded) {
+      if (typeof request.data === 'string' && request.data) stdin.write(request.data);
+      if (request.end) stdin.end();
+    }
     return send({ id, ok: true });
   }
   if (op === 'ping')

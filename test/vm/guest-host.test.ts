@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
@@ -14,6 +15,7 @@ import { Broker, type GuestChannel } from './broker.js';
 import { GuestVm } from './guest-host.js';
 import { REPO_DIR } from './image.js';
 import { createLineParser, encodeMessage, type VmInfo } from './protocol.js';
+import { ECHO_SESSION_ARGV, lineSession, pidOf, sessionTests, waitGone } from './session-suite.js';
 
 /** The guest agent as a local child process speaking the protocol on its stdin and stdout. */
 class LocalAgent implements GuestChannel {
@@ -64,6 +66,61 @@ async function pidFrom(vm: GuestVm, file: string): Promise<number> {
   for (;;) {
     const pid = Number((await vm.readFile(file)) ?? '');
     if (pid > 0) return pid;
+  }
+}
+
+/** A broker client speaking the protocol directly, to check the broker's routing of raw requests. */
+class RawClient {
+  private readonly messages: { id: number; event?: string; fd?: number; data?: string }[] = [];
+  private readonly waiting = new Set<() => void>();
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.setEncoding('utf8');
+    socket.on(
+      'data',
+      createLineParser((message) => {
+        this.messages.push(message as RawClient['messages'][number]);
+        for (const wake of this.waiting) wake();
+      }),
+    );
+  }
+
+  static async connect(socketPath: string): Promise<RawClient> {
+    const socket = net.createConnection(socketPath);
+    await once(socket, 'connect');
+    return new RawClient(socket);
+  }
+
+  send(request: unknown): void {
+    this.socket.write(encodeMessage(request));
+  }
+
+  /** The final reply to request `id`. */
+  async reply(id: number): Promise<unknown> {
+    for (;;) {
+      const reply = this.messages.find((m) => m.id === id && m.event === undefined);
+      if (reply) return reply;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.waiting.delete(wake);
+          resolve();
+        };
+        this.waiting.add(wake);
+      });
+    }
+  }
+
+  /** The stdout a streamed run `id` sent so far, decoded. */
+  output(id: number): string {
+    return Buffer.concat(
+      this.messages
+        .filter((m) => m.id === id && m.event === 'output' && m.fd === 1)
+        .map((m) => Buffer.from(m.data!, 'base64')),
+    ).toString('utf8');
+  }
+
+  close(): void {
+    this.socket.destroy();
   }
 }
 
@@ -287,10 +344,63 @@ describe('GuestVm over the broker, with the guest agent running locally', () => 
       expect(isAlive(pid)).toBe(false);
     });
 
+    it("kills a disconnected client's session processes", async () => {
+      const session = lineSession();
+      const { stdout } = await other.run(ECHO_SESSION_ARGV, { session, input: 'one\n' });
+      const pid = pidOf(stdout);
+      expect(isAlive(pid)).toBe(true);
+      await other.close();
+      await waitGone(rig.vm, pid, "the disconnected client's session process to end");
+      expect(isAlive(pid)).toBe(false);
+    });
+
+    it("routes input to the client's own run by its request id, and answers input to a finished run", async () => {
+      const raw = await RawClient.connect(rig.socketPath);
+      // Ids that other clients also use: the broker must rewrite them to the guest's.
+      raw.send({ id: 1, op: 'run', argv: ['cat'], stream: true, keepStdin: true, input: 'first\n' });
+      raw.send({ id: 2, op: 'input', target: 1, data: 'second\n' });
+      raw.send({ id: 3, op: 'input', target: 1, end: true });
+      const reply = await raw.reply(1);
+      expect(reply).toMatchObject({ ok: true, exitCode: 0, stdout: '' });
+      expect(await raw.reply(2)).toEqual({ id: 2, ok: true });
+      expect(await raw.reply(3)).toEqual({ id: 3, ok: true });
+      expect(raw.output(1)).toBe('first\nsecond\n');
+      raw.send({ id: 4, op: 'input', target: 1, data: 'late\n', end: true });
+      raw.send({ id: 5, op: 'input', target: 99, data: 'nobody\n' });
+      expect(await raw.reply(4)).toEqual({ id: 4, ok: true });
+      expect(await raw.reply(5)).toEqual({ id: 5, ok: true });
+      raw.close();
+    });
+
     it('tells every client about the VM, with its disks', async () => {
       expect(other.info).toEqual(rig.vm.info);
       expect(() => other.disk('disk1')).toThrow("The VM has no disk 'disk1'");
     });
+  });
+});
+
+describe('command sessions through the broker, with the guest agent running locally', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig();
+  });
+  afterAll(() => stopRig(rig));
+
+  sessionTests(() => rig.vm);
+
+  it('fails the call with reason "vm gone" when the guest goes away', async () => {
+    const other = await startRig();
+    const session = lineSession();
+    const pid = pidOf((await other.vm.run(ECHO_SESSION_ARGV, { session, input: 'one\n' })).stdout);
+    const pending = other.vm.run(ECHO_SESSION_ARGV, { session, input: 'sleep\n' });
+    other.agent.child.kill('SIGKILL');
+    await expect(pending).rejects.toMatchObject({ exitCode: undefined, reason: 'vm gone' });
+    await expect(other.vm.run(ECHO_SESSION_ARGV, { session, input: 'one\n' })).rejects.toMatchObject({
+      reason: 'vm gone',
+    });
+    process.kill(pid, 'SIGKILL'); // Orphaned by the killed agent.
+    session.close();
+    await stopRig(other);
   });
 });
 

@@ -15,6 +15,11 @@ import {
   type WriteFileOptions,
 } from '../../node-agent/host/host.js';
 import {
+  SessionRunner,
+  type InteractiveHandlers,
+  type StartInteractive,
+} from '../../node-agent/host/session.js';
+import {
   GUEST_GONE,
   createLineParser,
   encodeMessage,
@@ -33,6 +38,11 @@ const DEFAULT_TIMEOUT_MS = 120_000;
 /** How long after a command's own timeout the guest may take to report it before the host gives up. */
 const REPLY_GRACE_MS = 30_000;
 const RESET_TIMEOUT_MS = 300_000;
+/**
+ * The guest's own timeout of a command session's process: only a backstop, since the `SessionRunner`
+ * times out each call and kills the process itself.
+ */
+const SESSION_PROCESS_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 type Reply = OkReply | RunReply | ErrorReply;
 
@@ -70,12 +80,22 @@ function checkArgv(argv: readonly string[]): void {
   if (argv.length === 0 || argv[0] === '') throw new Error('Refused to run an empty command');
 }
 
+/** Tells a session how its process ended, mapping the run's reply as `GuestVm.run` does. */
+function reportExit(reply: Reply, handlers: InteractiveHandlers): void {
+  if (!reply.ok) return handlers.exit(undefined, 'vm gone');
+  const { exitCode, signal, reason } = reply as RunReply;
+  if (reason) return handlers.exit(undefined, reason);
+  if (exitCode === null) return handlers.exit(undefined, `signal ${signal}`);
+  handlers.exit(exitCode);
+}
+
 /** The test VM, as seen by one process: a `Host` plus the VM's disks, reset() and the broker lease. */
 export class GuestVm implements Host {
   readonly kind = 'vm';
   private readonly waiters = new Map<number, Waiter>();
   private nextId = 1;
   private closedReason?: string;
+  private sessionRunner?: SessionRunner;
   info!: VmInfo;
 
   protected constructor(private readonly socket: net.Socket) {
@@ -168,9 +188,51 @@ export class GuestVm implements Host {
     });
   }
 
-  /** Runs a command in the guest with the same results and errors as the local host (see `Host.run`). */
+  /**
+   * Starts a command session's process in the guest (see `StartInteractive`): a streamed `run` whose
+   * stdin stays open, fed by `input` requests.
+   */
+  private readonly startInteractive: StartInteractive = (argv, env, handlers) => {
+    const id = this.nextId++;
+    const decoders = { 1: new TextDecoder(), 2: new TextDecoder() };
+    void this.request(
+      { op: 'run', argv, env, stream: true, keepStdin: true, timeoutMs: SESSION_PROCESS_TIMEOUT_MS },
+      (event) => {
+        const text = decoders[event.fd].decode(Buffer.from(event.data, 'base64'), { stream: true });
+        if (text) handlers.output(event.fd, text);
+      },
+      id,
+    ).then((reply) => {
+      for (const fd of [1, 2] as const) {
+        const rest = decoders[fd].decode();
+        if (rest) handlers.output(fd, rest);
+      }
+      reportExit(reply, handlers);
+    });
+    const input = (data: string | undefined, end: boolean): void =>
+      void this.request({ op: 'input', target: id, data, end });
+    return {
+      write: (text) => input(text, false),
+      end: () => input(undefined, true),
+      kill: () => {
+        input(undefined, true);
+        void this.request({ op: 'kill', target: id });
+      },
+    };
+  };
+
+  private get sessions(): SessionRunner {
+    this.sessionRunner ??= new SessionRunner(this.startInteractive, DEFAULT_TIMEOUT_MS);
+    return this.sessionRunner;
+  }
+
+  /**
+   * Runs a command in the guest with the same results and errors as the local host (see `Host.run`),
+   * including command sessions (`options.session`: one guest process across calls).
+   */
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     checkArgv(argv);
+    if (options.session) return this.sessions.run(argv, { ...options, session: options.session });
     if (options.signal?.aborted) throw new CommandError({ argv, exitCode: undefined, cause: 'aborted' });
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const id = this.nextId++;

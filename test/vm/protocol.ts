@@ -15,6 +15,11 @@ export interface RunRequest {
   timeoutMs?: number;
   /** Send output as `output` events while the command runs, instead of in the reply. */
   stream?: boolean;
+  /**
+   * Keep stdin open after `input` (if any) is written, for later `input` requests: a command session's
+   * process (`RunOptions.session`). Closed by an `input` request with `end`, or when the command is killed.
+   */
+  keepStdin?: boolean;
 }
 
 /** Asks the guest to stop a running command (SIGTERM to its process group, SIGKILL 5 s later). */
@@ -22,6 +27,18 @@ export interface KillRequest {
   op: 'kill';
   /** The `id` of the run request to stop. */
   target: number;
+}
+
+/**
+ * Writes to a running `keepStdin` command's stdin, then closes it when `end`. Replied `{ id, ok: true }`
+ * even when the target is gone (like `kill`): a session learns about its process's end from the run's reply.
+ */
+export interface InputRequest {
+  op: 'input';
+  /** The `id` of the run request whose stdin this writes. */
+  target: number;
+  data?: string;
+  end?: boolean;
 }
 
 export interface ReadFileRequest {
@@ -67,7 +84,14 @@ export interface ReleaseRequest {
 
 /** Operations the guest agent understands. */
 export type GuestOperation =
-  RunRequest | KillRequest | ReadFileRequest | WriteFileRequest | StatRequest | PingRequest | ShutdownRequest;
+  | RunRequest
+  | KillRequest
+  | InputRequest
+  | ReadFileRequest
+  | WriteFileRequest
+  | StatRequest
+  | PingRequest
+  | ShutdownRequest;
 
 /** Operations a broker client may send. */
 export type BrokerOperation = GuestOperation | InfoRequest | AcquireRequest | ReleaseRequest;
