@@ -5,6 +5,10 @@
  */
 const common = {
   testEnvironment: 'node',
+  // Jest 30's default "soft" cleanup wraps globals left by a test file in accessors whose setter calls
+  // itself when the property had none: a later set overflowed the stack ("Test suite failed to run:
+  // Maximum call stack size exceeded" in emitAccessWarning). Each file gets a fresh context anyway.
+  testEnvironmentOptions: { globalsCleanup: 'off' },
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.tsx?$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json' }] },

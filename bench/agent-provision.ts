@@ -22,8 +22,7 @@ import type { ThinPoolSpec } from '../api/v1alpha1/types.js';
 import { toAgentSpec } from '../node-agent/agent-spec.js';
 import { ThinPoolEngine } from '../node-agent/engine.js';
 import type { FileStat, Host, RunOptions, RunResult, WriteFileOptions } from '../node-agent/host/host.js';
-import { isMutatingCommand } from '../node-agent/host/logged-host.js';
-import { isLvmShellRun } from '../node-agent/lvm/shell.js';
+import { isMutatingRun } from '../node-agent/host/logged-host.js';
 import { loadavg } from 'node:os';
 import { benchGuest, median } from './agent-vm.js';
 
@@ -91,7 +90,7 @@ class TimingHost implements Host {
   }
 
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
-    const mutating = isLvmShellRun(argv, options?.input) || isMutatingCommand(argv);
+    const mutating = isMutatingRun(argv, options);
     return this.time(mutating, () => this.inner.run(argv, options));
   }
 

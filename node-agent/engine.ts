@@ -9,6 +9,7 @@ import {
   LASTLOG,
   LVM_SHELL_PROFILE_PATH,
   lvmShellLine,
+  LvmShellSession,
   LvmShellUnavailable,
   runLvmShell,
 } from './lvm/shell.js';
@@ -78,8 +79,9 @@ export interface EngineOptions {
   /** Minimum time between two `lvchange --monitor y` tries that did not take. Default 5 minutes. */
   monitorRetryMs?: number;
   /**
-   * Run each LVM step and the LVM report after it in one `lvm` shell process when the host's lvm2 has the
-   * shell and its `lvmdbusd` profile (ADR 0044). Default false: every command runs as its own process.
+   * Run the LVM steps of an apply, and the LVM report after each, in one `lvm` shell kept running for the
+   * apply when the host's lvm2 has the shell and its `lvmdbusd` profile (ADRs 0044, 0092). Default false:
+   * every command runs as its own process.
    */
   lvmShell?: boolean;
 }
@@ -99,6 +101,8 @@ export class ThinPoolEngine {
   private knownPvs?: ReadonlySet<string>;
   /** Whether LVM steps go through the lvm shell; decided once, while the first apply observes. */
   private lvmShell?: Promise<boolean>;
+  /** The lvm shell of the running apply or destroy, started by its first LVM step. */
+  private shellSession?: LvmShellSession;
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? (() => new Date());
@@ -133,6 +137,28 @@ export class ThinPoolEngine {
 
   /** Brings the pool to the spec. */
   async apply(signal?: AbortSignal): Promise<RunReport> {
+    try {
+      return await this.applyInSession(signal);
+    } finally {
+      this.closeShellSession();
+    }
+  }
+
+  /** Tears the pool down (the caller checks `deletionPolicy` and the explicit confirmation). */
+  async destroy(signal?: AbortSignal): Promise<RunReport> {
+    try {
+      return await this.destroyInSession(signal);
+    } finally {
+      this.closeShellSession();
+    }
+  }
+
+  private closeShellSession(): void {
+    this.shellSession?.close();
+    this.shellSession = undefined;
+  }
+
+  private async applyInSession(signal?: AbortSignal): Promise<RunReport> {
     void this.useLvmShell();
     let observed = await this.observe(signal);
     const executed: ExecutedAction[] = [];
@@ -181,8 +207,7 @@ export class ThinPoolEngine {
     return { outcome, plan: first!, executed, observed, findings: final.findings };
   }
 
-  /** Tears the pool down (the caller checks `deletionPolicy` and the explicit confirmation). */
-  async destroy(signal?: AbortSignal): Promise<RunReport> {
+  private async destroyInSession(signal?: AbortSignal): Promise<RunReport> {
     let observed = await this.observe(signal);
     const first = planDestroy(this.spec, observed);
     if (first.findings.some((f) => f.blocking)) {
@@ -267,8 +292,8 @@ export class ThinPoolEngine {
   }
 
   /**
-   * Runs one LVM step. Through the lvm shell, the same process then prints the step's log (its error
-   * messages when it failed) and LVM's report after it, which is returned: the re-observation costs no
+   * Runs one LVM step. Through the lvm shell of this apply, the same process then prints the step's log (its
+   * error messages when it failed) or LVM's report after it, which is returned: the re-observation costs no
    * process of its own. Otherwise the step runs as its own process and `undefined` is returned.
    */
   private async runLvmStep(argv: readonly string[], signal?: AbortSignal): Promise<LvmReport | undefined> {
@@ -277,24 +302,43 @@ export class ThinPoolEngine {
       await host.run(argv, { signal });
       return undefined;
     }
+    const fresh = this.shellSession === undefined;
+    const session = (this.shellSession ??= new LvmShellSession());
     let answer: Awaited<ReturnType<typeof runLvmShell>>;
     try {
-      answer = await runLvmShell(host, [argv, LASTLOG, fullReportArgv()], { signal });
+      // The step alone: a question it asks is answered "no" by the session, never by a line meant for later.
+      answer = await runLvmShell(host, [argv], { signal, session });
     } catch (err) {
       if (!(err instanceof LvmShellUnavailable)) throw err;
+      // A shell that answered before and then went silent may have run part of the step: no second try.
+      if (!fresh) throw err.error;
       log.warn('Stopped using the lvm shell', { thinPool: this.spec.thinPool, err: err.message });
       this.lvmShell = Promise.resolve(false);
       await host.run(argv, { signal });
       return undefined;
     }
-    const [command, , report] = answer.results;
-    const stderr = [...(command?.messages ?? []), answer.stderr.trim()].filter((m) => m !== '').join('\n');
+    const [command] = answer.results;
     if (!command) {
       // Whether it ran is unknown: fail the step; the observation after a failure tells what happened.
       this.lvmShell = Promise.resolve(false);
-      throw new CommandError({ argv, exitCode: undefined, stderr, cause: 'no answer from the lvm shell' });
+      throw new CommandError({
+        argv,
+        exitCode: undefined,
+        stderr: answer.stderr.trim(),
+        cause: 'no answer from the lvm shell',
+      });
     }
-    if (command.exitCode !== 0) throw new CommandError({ argv, exitCode: command.exitCode, stderr });
+    if (command.exitCode !== 0) {
+      const lastlog = await runLvmShell(host, [LASTLOG], { signal, session }).catch(() => undefined);
+      const stderr = [...command.messages, ...(lastlog?.results[0]?.messages ?? []), answer.stderr.trim()];
+      throw new CommandError({
+        argv,
+        exitCode: command.exitCode,
+        stderr: [...new Set(stderr)].filter((m) => m !== '').join('\n'),
+      });
+    }
+    const after = await runLvmShell(host, [fullReportArgv()], { signal, session });
+    const [report] = after.results;
     if (report?.exitCode !== 0) return undefined;
     try {
       return parseFullReport(report.stdout);

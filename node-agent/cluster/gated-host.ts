@@ -1,5 +1,5 @@
 import type { FileStat, Host, RunOptions, RunResult, WriteFileOptions } from '../host/host.js';
-import { isMutatingCommand } from '../host/logged-host.js';
+import { isMutatingRun } from '../host/logged-host.js';
 
 /** A mutating operation refused because the agent is shutting down. */
 export class AgentStoppingError extends Error {
@@ -32,7 +32,7 @@ export class GatedHost implements Host {
   }
 
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
-    if (!isMutatingCommand(argv)) return this.inner.run(argv, options);
+    if (!isMutatingRun(argv, options)) return this.inner.run(argv, options);
     return this.mutate(argv.join(' '), () => this.inner.run(argv, options));
   }
 

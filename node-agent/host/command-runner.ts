@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { CommandError, type RunOptions, type RunResult } from './host.js';
+import type { StartInteractive } from './session.js';
 
 /** Default per-command timeout of the agent's hosts. */
 export const DEFAULT_TIMEOUT_MS = 120_000;
@@ -52,4 +53,45 @@ export async function runCommand(
     stderr,
     cause,
   });
+}
+
+/**
+ * Starts `prefix + argv` with execa, stdin kept open, for a command session (`SessionRunner`). Killing it
+ * closes stdin and sends SIGTERM, then SIGKILL 5 s later (through `nsenter`, the command behind it sees
+ * its stdin close and ends after its current step).
+ */
+export function startInteractive(prefix: readonly string[] = []): StartInteractive {
+  return (argv, env, handlers) => {
+    const full = [...prefix, ...argv];
+    const subprocess = execa(full[0]!, full.slice(1), {
+      reject: false,
+      buffer: false,
+      stdin: 'pipe',
+      env: { ...env, LC_ALL: 'C' },
+      extendEnv: true,
+      forceKillAfterDelay: 5_000,
+    });
+    for (const [fd, stream] of [
+      [1, subprocess.stdout],
+      [2, subprocess.stderr],
+    ] as const) {
+      stream.setEncoding('utf8');
+      stream.on('data', (text: string) => handlers.output(fd, text));
+    }
+    subprocess.stdin.on('error', () => {}); // EPIPE once the process is gone.
+    void subprocess.then((result) => {
+      const code = (result as { code?: string }).code;
+      if (code === 'ENOENT') handlers.exit(undefined, 'not found');
+      else if (result.signal) handlers.exit(undefined, `signal ${result.signal}`);
+      else handlers.exit(result.exitCode);
+    });
+    return {
+      write: (text) => void subprocess.stdin.write(text),
+      end: () => void subprocess.stdin.end(),
+      kill: () => {
+        subprocess.stdin.end();
+        subprocess.kill();
+      },
+    };
+  };
 }

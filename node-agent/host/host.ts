@@ -20,6 +20,32 @@ export interface RunOptions {
   okExitCodes?: readonly number[];
   /** Extra environment variables; `LC_ALL=C` is always set. */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Keep the process running across calls that pass the same session (see {@link CommandSession}); the
+   * call then writes `input` to that process and returns the output that answers it.
+   */
+  session?: CommandSession;
+}
+
+/**
+ * A process kept running across `run` calls, such as an `lvm` shell fed one command at a time (ADR 0092).
+ * The first call that passes a session starts its `argv` (with that call's `env`); every call writes its
+ * `input` to the process's standard input and resolves, with exit code 0, with the output written since,
+ * once {@link answered} says it is complete. When the process asks a question on stderr, {@link reply}
+ * gives the answer to write. A call's timeout or abort kills the process (the call rejects); so does a
+ * process that exits during a call (the call rejects with its exit code); the next call starts a new one.
+ * Aborting {@link closed} closes the process's stdin (it ends by itself) and kills it if it lingers.
+ *
+ * A host that does not keep sessions runs each call as its own process with that input; a session's
+ * commands must mean the same either way (the `lvm` shell runs the lines of its stdin and exits).
+ */
+export interface CommandSession {
+  /** Aborted when the session is over. */
+  readonly closed: AbortSignal;
+  /** True when `stdout`, everything written since this call's input was sent, answers all of it. */
+  answered(stdout: string): boolean;
+  /** The text to write when stderr (everything written since this call's input) ends in a question. */
+  reply(stderr: string): string | undefined;
 }
 
 /** What a finished command returned. */

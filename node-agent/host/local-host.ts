@@ -1,5 +1,6 @@
 import type { FileStat, Host, RunOptions, RunResult, WriteFileOptions } from './host.js';
-import { DEFAULT_TIMEOUT_MS, runCommand } from './command-runner.js';
+import { DEFAULT_TIMEOUT_MS, runCommand, startInteractive } from './command-runner.js';
+import { SessionRunner } from './session.js';
 import { HostFiles } from './host-files.js';
 
 /** Options of {@link LocalHost}. */
@@ -13,12 +14,19 @@ export class LocalHost implements Host {
   readonly kind = 'local';
   private readonly files = new HostFiles('/');
   private readonly defaultTimeoutMs: number;
+  private sessionRunner?: SessionRunner;
 
   constructor(options: LocalHostOptions = {}) {
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
+  private get sessions(): SessionRunner {
+    this.sessionRunner ??= new SessionRunner(startInteractive([]), this.defaultTimeoutMs);
+    return this.sessionRunner;
+  }
+
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+    if (options?.session) return this.sessions.run(argv, { ...options, session: options.session });
     return runCommand(argv, options, [], this.defaultTimeoutMs);
   }
 

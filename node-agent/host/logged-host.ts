@@ -71,6 +71,15 @@ function losetupOnlyLists(args: readonly string[]): boolean {
 }
 
 /**
+ * True unless the run only reads state: for an lvm shell run (several LVM commands on the stdin of one `lvm`),
+ * when one of its commands is mutating; otherwise {@link isMutatingCommand}. Pure.
+ */
+export function isMutatingRun(argv: readonly string[], options?: RunOptions): boolean {
+  if (isLvmShellRun(argv, options?.input)) return lvmShellCommands(options.input).some(isMutatingCommand);
+  return isMutatingCommand(argv);
+}
+
+/**
  * True unless `argv` is known to only read state. Unknown commands count as mutating, so they are always
  * logged and a "nothing to do" run can be checked by counting them. Pure.
  */

@@ -1,5 +1,6 @@
 import type { FileStat, Host, RunOptions, RunResult, WriteFileOptions } from './host.js';
-import { DEFAULT_TIMEOUT_MS, runCommand } from './command-runner.js';
+import { DEFAULT_TIMEOUT_MS, runCommand, startInteractive } from './command-runner.js';
+import { SessionRunner } from './session.js';
 import { HostFiles } from './host-files.js';
 
 /** The prefix that runs a command in the namespaces of the host's PID 1 (needs `hostPID: true`). */
@@ -31,13 +32,20 @@ export class NsenterHost implements Host {
   readonly kind = 'nsenter';
   private readonly files: HostFiles;
   private readonly defaultTimeoutMs: number;
+  private sessionRunner?: SessionRunner;
 
   constructor(options: NsenterHostOptions = {}) {
     this.files = new HostFiles(options.hostRoot ?? '/host');
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
+  private get sessions(): SessionRunner {
+    this.sessionRunner ??= new SessionRunner(startInteractive(NSENTER_PREFIX), this.defaultTimeoutMs);
+    return this.sessionRunner;
+  }
+
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+    if (options?.session) return this.sessions.run(argv, { ...options, session: options.session });
     return runCommand(argv, options, NSENTER_PREFIX, this.defaultTimeoutMs);
   }
 

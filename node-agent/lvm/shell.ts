@@ -9,7 +9,7 @@
  * `Host` wrapper unchanged (a wrapper that does not know it sees a mutating `lvm` run). Pure except
  * {@link runLvmShell}.
  */
-import { CommandError, type Host, type RunOptions } from '../host/host.js';
+import { CommandError, type CommandSession, type Host, type RunOptions } from '../host/host.js';
 
 /** The host command that runs a shell: `lvm` alone, with the commands on stdin. */
 export const LVM_SHELL_ARGV: readonly string[] = ['lvm'];
@@ -28,6 +28,13 @@ export const LVM_SHELL_ENV: Readonly<Record<string, string>> = {
   LVM_COMMAND_PROFILE: LVM_SHELL_PROFILE,
   HOME: '/dev/null',
 };
+
+/**
+ * Environment of a shell kept running for a whole apply ({@link LvmShellSession}): the same, and the report
+ * and log written straight to stdout (`LVM_REPORT_FD`, as lvmdbusd reads them) so each command's answer
+ * arrives when it is done, not when the shell exits (stdout itself is block-buffered in a pipe).
+ */
+export const LVM_SESSION_ENV: Readonly<Record<string, string>> = { ...LVM_SHELL_ENV, LVM_REPORT_FD: '1' };
 
 /** The shell's command that prints the whole log of the command before it (errors included). */
 export const LASTLOG: readonly string[] = ['lvm', 'lastlog'];
@@ -195,7 +202,12 @@ export function parseLvmShellOutput(
     const name = commandName(argv);
     if (name === 'lastlog') {
       const previous = results.at(-1);
-      if (!previous || statusOf(log)?.log_object_name !== commandName(previous.argv)) break;
+      if (!previous) {
+        // Sent on its own, after a command of an earlier call: the messages are its own result's.
+        results.push({ argv, exitCode: 0, stdout: text, messages });
+        continue;
+      }
+      if (statusOf(log)?.log_object_name !== commandName(previous.argv)) break;
       previous.messages = [...new Set([...previous.messages, ...messages])];
       results.push({ argv, exitCode: 0, stdout: text, messages: [] });
       continue;
@@ -216,8 +228,38 @@ export class LvmShellUnavailable extends Error {
   }
 }
 
+/** A question LVM asks on stderr before a change (`Wipe it? [y/n]: `). */
+const PROMPT = /\[y\/n\]:\s*$/;
+
 /**
- * Runs `commands` in one `lvm` shell process and returns how each ended (a failed command is a result, not
+ * One `lvm` shell kept running across {@link runLvmShell} calls (ADR 0092): a step costs only its own work,
+ * not a process start (about 0.2 s each on a slow host). Every question is answered "no", as a shell
+ * without stdin answers. {@link close} ends the shell after its current command.
+ */
+export class LvmShellSession implements CommandSession {
+  private readonly controller = new AbortController();
+  /** Commands the running call sent: it is answered when each has printed its JSON object. */
+  expected = 0;
+
+  get closed(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  answered(stdout: string): boolean {
+    return splitJsonObjects(stdout).length >= this.expected;
+  }
+
+  reply(stderr: string): string | undefined {
+    return PROMPT.test(stderr) ? 'n\n' : undefined;
+  }
+
+  close(): void {
+    this.controller.abort();
+  }
+}
+
+/**
+ * Runs `commands` in one `lvm` shell process (or, with `session`, in the session's shell) and returns how each ended (a failed command is a result, not
  * a rejection). The result is shorter than `commands` when a prompt ate the lines after a command. Rejects
  * with {@link LvmShellUnavailable} when the shell answered nothing, so nothing ran, and with the host's
  * `CommandError` when the process itself failed (timeout, abort).
@@ -225,13 +267,19 @@ export class LvmShellUnavailable extends Error {
 export async function runLvmShell(
   host: Host,
   commands: readonly (readonly string[])[],
-  options: Pick<RunOptions, 'signal' | 'timeoutMs'> = {},
+  options: Pick<RunOptions, 'signal' | 'timeoutMs'> & { session?: LvmShellSession } = {},
 ): Promise<{ results: LvmShellResult[]; stderr: string }> {
   const input = lvmShellInput(commands);
+  const { session } = options;
+  if (session) session.expected = commands.length;
   let stdout: string;
   let stderr: string;
   try {
-    ({ stdout, stderr } = await host.run(LVM_SHELL_ARGV, { ...options, input, env: LVM_SHELL_ENV }));
+    ({ stdout, stderr } = await host.run(LVM_SHELL_ARGV, {
+      ...options,
+      input,
+      env: session ? LVM_SESSION_ENV : LVM_SHELL_ENV,
+    }));
   } catch (err) {
     if (
       err instanceof CommandError &&

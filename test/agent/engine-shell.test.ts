@@ -3,12 +3,18 @@ import { toAgentSpec } from '../../node-agent/agent-spec.js';
 import { ThinPoolEngine } from '../../node-agent/engine.js';
 import {
   CommandError,
+  type CommandSession,
   type FileStat,
   type Host,
   type RunOptions,
   type RunResult,
 } from '../../node-agent/host/host.js';
-import { isLvmShellRun, lvmShellCommands } from '../../node-agent/lvm/shell.js';
+import {
+  isLvmShellRun,
+  lvmShellCommands,
+  LvmShellSession,
+  splitJsonObjects,
+} from '../../node-agent/lvm/shell.js';
 import { fixture, thinPoolSpec } from './support/fixtures.js';
 import { quietLog } from './support/guest-agent.js';
 
@@ -17,30 +23,37 @@ const LVMDBUSD = 'report {\n\toutput_format=json\n}\nlog {\n\treport_command_log
 /**
  * A blank node answering with output recorded from real LVM (test/fixtures/lvm). Its lvm shell answers
  * the first step (`pvcreate`) with its recorded success and every later one with the recorded failure of
- * a `vgcreate`, or, when `shell` is `missing`, fails like an lvm whose profile is missing.
+ * a `vgcreate` (each recording holds the answers to the step, `lastlog` and `fullreport`, in that order),
+ * or, when `shell` is `missing`, fails like an lvm whose profile is missing.
  */
 class RecordedNode implements Host {
   readonly kind = 'recorded';
   /** What ran: `shell: <commands>` for a shell run, else the first two words. */
   readonly ran: string[] = [];
-  private shellRuns = 0;
+  /** The session of each shell run. */
+  readonly sessions: (CommandSession | undefined)[] = [];
+  private steps = 0;
 
   constructor(private readonly shell: 'works' | 'missing' | 'no-profile' = 'works') {}
 
   async run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
     const out = (stdout: string): RunResult => ({ argv, exitCode: 0, stdout, stderr: '', durationMs: 1 });
     if (isLvmShellRun(argv, options?.input)) {
-      this.ran.push(
-        `shell: ${lvmShellCommands(options.input)
-          .map((c) => c[0])
-          .join(', ')}`,
-      );
+      const commands = lvmShellCommands(options.input);
+      this.ran.push(`shell: ${commands.map((c) => c.slice(0, 2).join(' ')).join(', ')}`);
+      this.sessions.push(options.session);
       if (this.shell === 'missing') {
         const stderr = fixture('shell-profile-missing-stderr.txt');
         throw new CommandError({ argv, exitCode: 5, stdout: '', stderr });
       }
-      this.shellRuns++;
-      return out(fixture(this.shellRuns === 1 ? 'shell-pvcreate.txt' : 'shell-vgcreate-fails.txt'));
+      const answers = commands.map((c) => {
+        if (c[0] !== 'lvm') this.steps++;
+        const recorded = splitJsonObjects(
+          fixture(this.steps === 1 ? 'shell-pvcreate.txt' : 'shell-vgcreate-fails.txt'),
+        );
+        return recorded[c[1] === 'lastlog' ? 1 : c[1] === 'fullreport' ? 2 : 0];
+      });
+      return out(answers.join('\n'));
     }
     this.ran.push(argv.slice(0, 2).join(' '));
     const [program] = argv;
@@ -81,7 +94,7 @@ const FIRST_OBSERVATION = [
 ];
 
 describe('ThinPoolEngine with the lvm shell (recorded answers)', () => {
-  it('takes the re-observation from the step’s own shell and fails a step with its exit code and messages', async () => {
+  it('runs the steps and their re-observations in one shell session, and fails a step with its exit code and messages', async () => {
     const node = new RecordedNode();
     const report = await engineOn(node, true).apply();
     expect(report.outcome).toBe('failed');
@@ -92,10 +105,16 @@ describe('ThinPoolEngine with the lvm shell (recorded answers)', () => {
         'No device found for /dev/nonexistent.',
     );
     expect(node.ran.slice(FIRST_OBSERVATION.length)).toEqual([
-      'shell: pvcreate, lvm, lvm',
-      'shell: vgcreate, lvm, lvm',
+      'shell: pvcreate /dev/vda',
+      'shell: lvm fullreport',
+      'shell: vgcreate --addtag',
+      'shell: lvm lastlog',
       ...FIRST_OBSERVATION,
     ]);
+    const [session] = node.sessions;
+    expect(session).toBeInstanceOf(LvmShellSession);
+    expect(node.sessions.every((s) => s === session)).toBe(true);
+    expect(session!.closed.aborted).toBe(true); // the apply ended its shell
   });
 
   it('runs every command as its own process by default or when the shell profile is missing', async () => {
@@ -117,7 +136,7 @@ describe('ThinPoolEngine with the lvm shell (recorded answers)', () => {
     const node = new RecordedNode('missing');
     await engineOn(node, true).apply();
     expect(node.ran.slice(FIRST_OBSERVATION.length, FIRST_OBSERVATION.length + 4)).toEqual([
-      'shell: pvcreate, lvm, lvm',
+      'shell: pvcreate /dev/vda',
       'pvcreate /dev/vda',
       'lvm fullreport',
       'vgcreate --addtag',
