@@ -32,6 +32,9 @@ class LocalAgent implements GuestChannel {
         stdio: ['pipe', 'pipe', 'inherit'],
       },
     );
+    // EPIPE when a request races the agent's death; the death itself is reported through `gone`, as the
+    // VM's channel does (machine.ts).
+    this.child.stdin!.on('error', () => {});
     this.child.stdout!.setEncoding('utf8');
     this.child.stdout!.on(
       'data',
@@ -398,7 +401,7 @@ describe('command sessions through the broker, with the guest agent running loca
     await expect(other.vm.run(ECHO_SESSION_ARGV, { session, input: 'one\n' })).rejects.toMatchObject({
       reason: 'vm gone',
     });
-    process.kill(pid, 'SIGKILL'); // Orphaned by the killed agent.
+    process.kill(-pid, 'SIGKILL'); // Its process group (bash and its sleep), orphaned by the killed agent.
     session.close();
     await stopRig(other);
   });
