@@ -45,6 +45,8 @@ interface Call {
 interface Live {
   process: InteractiveProcess;
   call?: Call;
+  /** Stops listening for the end of the session. */
+  release(): void;
 }
 
 /** Runs the calls of command sessions on the processes that `start` starts. */
@@ -65,7 +67,12 @@ export class SessionRunner {
       return Promise.reject(new CommandError({ argv, exitCode: undefined, cause: 'session closed' }));
     if (options.signal?.aborted)
       return Promise.reject(new CommandError({ argv, exitCode: undefined, cause: 'aborted' }));
-    const live = this.live.get(session) ?? this.open(argv, options.env, session);
+    let live: Live;
+    try {
+      live = this.live.get(session) ?? this.open(argv, options.env, session);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     if (live.call)
       return Promise.reject(new Error(`A call of this ${argv.join(' ')} session is still running`));
     const started = performance.now();
@@ -124,7 +131,6 @@ export class SessionRunner {
         },
         exit: (exitCode, cause) => {
           clearTimeout(killTimer);
-          session.closed.removeEventListener('abort', close);
           this.forget(session, live);
           live.call?.finish(
             cause !== undefined
@@ -133,6 +139,7 @@ export class SessionRunner {
           );
         },
       }),
+      release: () => session.closed.removeEventListener('abort', close),
     };
     this.live.set(session, live);
     session.closed.addEventListener('abort', close, { once: true });
@@ -140,6 +147,7 @@ export class SessionRunner {
   }
 
   private forget(session: CommandSession, live: Live): void {
+    live.release();
     if (this.live.get(session) === live) this.live.delete(session);
   }
 }

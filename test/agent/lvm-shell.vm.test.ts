@@ -1,19 +1,35 @@
 import { expect, it } from '@jest/globals';
 import { toAgentSpec } from '../../node-agent/agent-spec.js';
 import { ThinPoolEngine } from '../../node-agent/engine.js';
-import type { Host, RunOptions, RunResult } from '../../node-agent/host/host.js';
+import type { CommandSession, Host, RunOptions, RunResult } from '../../node-agent/host/host.js';
 import { fullReportArgv } from '../../node-agent/lvm/commands.js';
-import { isLvmShellRun, LASTLOG, LVM_SHELL_PROFILE_PATH, runLvmShell } from '../../node-agent/lvm/shell.js';
+import {
+  isLvmShellRun,
+  LASTLOG,
+  LVM_SHELL_PROFILE_PATH,
+  LvmShellSession,
+  runLvmShell,
+} from '../../node-agent/lvm/shell.js';
 import { describeVm } from '../vm/guest.js';
 import { thinPoolSpec } from './support/fixtures.js';
 import { lvs, quietLog, RecordingHost, useAgentGuest } from './support/guest-agent.js';
 
-/** Counts the processes a host starts: lvm shell runs, and other commands by their first two words. */
+/**
+ * Counts the processes a host starts: lvm shells (one per session, or one per run without a session), and
+ * other commands by their first two words; `shellCalls` counts the runs sent to shells.
+ */
 class ProcessCounter extends RecordingHost {
   readonly processes: string[] = [];
+  shellCalls = 0;
+  private readonly sessions = new Set<CommandSession>();
 
   override run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
-    this.processes.push(isLvmShellRun(argv, options?.input) ? 'lvm shell' : argv.slice(0, 2).join(' '));
+    if (!isLvmShellRun(argv, options?.input)) this.processes.push(argv.slice(0, 2).join(' '));
+    else {
+      this.shellCalls++;
+      if (!options?.session || !this.sessions.has(options.session)) this.processes.push('lvm shell');
+      if (options?.session) this.sessions.add(options.session);
+    }
     return super.run(argv, options);
   }
 }
@@ -40,7 +56,7 @@ const FRESH_POOL_STEPS = (device: string) => [
 describeVm('LVM steps through the lvm shell (lvm 2.03 in the VM)', () => {
   const guest = useAgentGuest();
 
-  it('builds a fresh pool with one lvm process per LVM step, its re-observation included', async () => {
+  it('builds a fresh pool with one lvm shell for the whole apply, the re-observations included', async () => {
     const { vm } = guest;
     const device = vm.disk('disk2').byIdPath;
     await vm.run(['rm', '-f', '/root/.lvm_history']);
@@ -48,11 +64,13 @@ describeVm('LVM steps through the lvm shell (lvm 2.03 in the VM)', () => {
     const report = await engineOn(host, device).apply();
     expect(report.outcome).toBe('applied');
     expect(host.mutations).toEqual(FRESH_POOL_STEPS(device));
-    // The first observation's report, then the 7 LVM steps each in one shell with their report.
-    expect(host.processes.filter((p) => p.startsWith('lvm'))).toEqual([
-      'lvm fullreport',
-      ...Array<string>(7).fill('lvm shell'),
-    ]);
+    // The first observation's report, then one shell for the 7 LVM steps and the report after each.
+    expect(host.processes.filter((p) => p.startsWith('lvm'))).toEqual(['lvm fullreport', 'lvm shell']);
+    expect(host.shellCalls).toBe(14);
+    // The apply closed its shell: no lvm process is left in the guest.
+    await expect(vm.run(['pgrep', '-x', 'lvm'], { okExitCodes: [1] })).resolves.toMatchObject({
+      exitCode: 1,
+    });
     const pool = await lvs(vm, 'docker/thinpool');
     expect(pool).toMatchObject({ lv_profile: 'docker-thinpool', seg_monitor: 'monitored' });
     // The last re-observation came from the shell: the engine saw the pool monitored.
@@ -114,5 +132,19 @@ describeVm('LVM steps through the lvm shell (lvm 2.03 in the VM)', () => {
     expect(stderr).toMatch(/ext4 signature detected .* Wipe it\? \[y\/n\]: .*\[n\]/s);
     const left = await vm.run(['lvs', '--noheadings', '-o', 'lv_name', 'docker']);
     expect(left.stdout.trim()).toBe('');
+
+    // In a shell kept open the session answers the question, and the shell goes on with the next call.
+    const session = new LvmShellSession();
+    try {
+      const asked = await runLvmShell(vm, [lvcreate], { session });
+      expect(asked.results).toEqual([expect.objectContaining({ argv: lvcreate, exitCode: 5 })]);
+      expect(asked.stderr).toMatch(/ext4 signature detected .* Wipe it\? \[y\/n\]: /s);
+      const after = await runLvmShell(vm, [fullReportArgv()], { session });
+      expect(after.results).toEqual([expect.objectContaining({ exitCode: 0 })]);
+      const vgs = JSON.parse(after.results[0]!.stdout) as { report: { lv?: { lv_name: string }[] }[] };
+      expect(vgs.report.flatMap((r) => r.lv ?? []).map((lv) => lv.lv_name)).toEqual([]);
+    } finally {
+      session.close();
+    }
   });
 });

@@ -1,107 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { CommandError, type CommandSession } from '../../node-agent/host/host.js';
 import { LocalHost } from '../../node-agent/host/local-host.js';
 import { LvmShellSession, parseLvmShellOutput } from '../../node-agent/lvm/shell.js';
-import { waitFor } from '../support/wait.js';
+import { sessionTests } from '../support/session-suite.js';
 import { fixture } from './support/fixtures.js';
 
-/**
- * A line-at-a-time process for the session tests (fixed script, nothing interpolated): answers each line
- * with `<pid> <line>`, asks `Sure? [y/n]: ` on stderr for `ask` and echoes the answer, exits 3 on `quit`,
- * sleeps on `sleep`.
- */
-const ECHO = [
-  'bash',
-  '-c',
-  [
-    'while read -r line; do',
-    '  case "$line" in',
-    '    ask) printf "Sure? [y/n]: " >&2; read -r answer; echo "$$ answered $answer" ;;',
-    '    quit) exit 3 ;;',
-    '    sleep) sleep 30 ;;',
-    '    *) echo "$$ $line" ;;',
-    '  esac',
-    'done',
-  ].join('\n'),
-];
-
-/** A session answered by one line of output, answering every question "n". */
-function lineSession(): CommandSession & { close(): void } {
-  const controller = new AbortController();
-  return {
-    closed: controller.signal,
-    answered: (stdout) => stdout.endsWith('\n'),
-    reply: (stderr) => (stderr.endsWith('[y/n]: ') ? 'n\n' : undefined),
-    close: () => controller.abort(),
-  };
-}
-
-const alive = (pid: string) => {
-  try {
-    process.kill(Number(pid), 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-describe('command sessions on the local host (real processes)', () => {
+describe('command sessions on the local host (real processes through execa)', () => {
   const host = new LocalHost();
-
-  it('runs every call in one process and answers its questions through reply', async () => {
-    const session = lineSession();
-    const first = await host.run(ECHO, { session, input: 'one\n' });
-    const second = await host.run(ECHO, { session, input: 'two\n' });
-    const asked = await host.run(ECHO, { session, input: 'ask\n' });
-    const [pid] = first.stdout.split(' ');
-    expect(first).toMatchObject({ exitCode: 0, stdout: `${pid} one\n`, argv: ECHO });
-    expect(second.stdout).toBe(`${pid} two\n`);
-    expect(asked).toMatchObject({ stdout: `${pid} answered n\n`, stderr: 'Sure? [y/n]: ' });
-    session.close();
-    await waitFor(() => !alive(pid!), 'the closed session’s process to end', 10_000, 50);
-  });
-
-  it('rejects a call whose process exits before answering, with its exit code; the next call starts anew', async () => {
-    const session = lineSession();
-    const before = await host.run(ECHO, { session, input: 'one\n' });
-    const error = await host.run(ECHO, { session, input: 'quit\n' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CommandError);
-    expect(error).toMatchObject({ exitCode: 3, argv: ECHO });
-    const after = await host.run(ECHO, { session, input: 'one\n' });
-    expect(after.stdout.split(' ')[0]).not.toBe(before.stdout.split(' ')[0]);
-    session.close();
-  });
-
-  it('kills the process of a call that times out or is aborted', async () => {
-    for (const options of [() => ({ timeoutMs: 300 }), () => ({ signal: AbortSignal.timeout(300) })]) {
-      const session = lineSession();
-      const { stdout } = await host.run(ECHO, { session, input: 'one\n' });
-      const error = await host
-        .run(ECHO, { session, input: 'sleep\n', ...options() })
-        .catch((e: unknown) => e);
-      expect(error).toMatchObject({ reason: 'timeoutMs' in options() ? 'timeout' : 'aborted' });
-      await waitFor(() => !alive(stdout.split(' ')[0]!), 'the killed process to end', 10_000, 50);
-      session.close();
-    }
-  });
-
-  it('refuses a call on a closed session and a second call while one runs', async () => {
-    const session = lineSession();
-    const running = host.run(ECHO, { session, input: 'sleep\n', timeoutMs: 2_000 }).catch(() => undefined);
-    await expect(host.run(ECHO, { session, input: 'one\n' })).rejects.toThrow(/still running/);
-    session.close();
-    await running;
-    await expect(host.run(ECHO, { session, input: 'one\n' })).rejects.toMatchObject({
-      reason: 'session closed',
-    });
-  });
-
-  it('reports a program that does not exist', async () => {
-    const session = lineSession();
-    await expect(host.run(['no-such-program-here'], { session, input: 'x\n' })).rejects.toMatchObject({
-      reason: 'not found',
-    });
-  });
+  sessionTests(() => host);
 });
 
 describe('LvmShellSession', () => {

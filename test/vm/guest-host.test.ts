@@ -15,7 +15,7 @@ import { Broker, type GuestChannel } from './broker.js';
 import { GuestVm } from './guest-host.js';
 import { REPO_DIR } from './image.js';
 import { createLineParser, encodeMessage, type VmInfo } from './protocol.js';
-import { ECHO_SESSION_ARGV, lineSession, pidOf, sessionTests, waitGone } from './session-suite.js';
+import { ECHO_SESSION_ARGV, lineSession, pidOf, sessionTests, waitGone } from '../support/session-suite.js';
 
 /** The guest agent as a local child process speaking the protocol on its stdin and stdout. */
 class LocalAgent implements GuestChannel {

@@ -1,12 +1,12 @@
 /**
  * Command sessions (`RunOptions.session`) in the real guest: the same behaviour as with the guest agent
- * running locally (session-suite.ts), and one real `lvm` shell kept across calls.
+ * running locally (test/support/session-suite.ts), and one real `lvm` shell kept across calls.
  */
 import { describe, expect, it } from '@jest/globals';
 import type { CommandSession } from '../../node-agent/host/host.js';
 import { splitJsonObjects } from '../../node-agent/lvm/shell.js';
 import { describeVm, useGuest } from './guest.js';
-import { isRunning, sessionTests, waitGone } from './session-suite.js';
+import { isRunning, sessionTests, waitGone } from '../support/session-suite.js';
 
 /** A session of the `lvm` shell (lvmdbusd profile): answered by one complete JSON object. */
 function lvmSession(): CommandSession & { close(): void } {

@@ -1,12 +1,12 @@
 /**
- * The behaviour of command sessions (`RunOptions.session`) on a `GuestVm`, written once and run twice:
- * against the guest agent running locally behind the real broker (guest-host.test.ts, no VM) and against
- * the real guest (session.vm.test.ts).
+ * The behaviour of command sessions (`RunOptions.session`) on any `Host`, written once and run three
+ * times: on the local host (test/agent/session.test.ts, execa), against the guest agent running locally
+ * behind the real broker (test/vm/guest-host.test.ts, no VM) and against the real guest
+ * (test/vm/session.vm.test.ts).
  */
 import { expect, it } from '@jest/globals';
-import { CommandError, type CommandSession } from '../../node-agent/host/host.js';
-import { waitFor } from '../support/wait.js';
-import type { GuestVm } from './guest-host.js';
+import { CommandError, type CommandSession, type Host } from '../../node-agent/host/host.js';
+import { waitFor } from './wait.js';
 
 /**
  * A line-at-a-time process (fixed script, nothing interpolated): answers each line with `<pid> <line>`,
@@ -48,18 +48,18 @@ export function pidOf(stdout: string): number {
 }
 
 /** True while `pid` is a live process (not gone, not a zombie) where `vm` runs its commands. */
-export async function isRunning(vm: GuestVm, pid: number): Promise<boolean> {
+export async function isRunning(vm: Host, pid: number): Promise<boolean> {
   const stat = await vm.readFile(`/proc/${pid}/stat`);
   return stat !== undefined && stat.split(') ')[1]?.[0] !== 'Z';
 }
 
 /** Waits until `pid` is gone. */
-export async function waitGone(vm: GuestVm, pid: number, what: string): Promise<void> {
+export async function waitGone(vm: Host, pid: number, what: string): Promise<void> {
   await waitFor(async () => !(await isRunning(vm, pid)), what, 30_000, 50);
 }
 
 /** Declares the session tests; `vm` is read inside each test. */
-export function sessionTests(vm: () => GuestVm): void {
+export function sessionTests(vm: () => Host): void {
   it('runs every call in one process and answers its questions through reply', async () => {
     const session = lineSession();
     const first = await vm().run(ECHO_SESSION_ARGV, { session, input: 'one\n' });
