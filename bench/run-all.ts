@@ -1,7 +1,9 @@
 /**
  * `make bench`: runs every benchmark under bench/ one after the other (never in parallel: they share two
- * cores and the VM) and writes their output, unedited, into BENCHMARKS.md with the machine it ran on.
- * Benchmarks print either a markdown table or one JSON object; both are kept as printed.
+ * cores and the VM) and writes their output, unedited, into BENCHMARKS.md with the machine it ran on:
+ * between the two `make bench` markers at the end of the file, so the curated sections above them (tables
+ * over several runs, analysis) stay as written. Benchmarks print either a markdown table or one JSON
+ * object; both are kept as printed.
  *
  *   npx tsx bench/run-all.ts [--only NAME[,NAME]] [--out BENCHMARKS.md]
  */
@@ -98,12 +100,15 @@ for (const bench of selected) {
   const verdict =
     run.status === 0 ? `ran in ${seconds} s` : `FAILED (exit code ${run.status}) after ${seconds} s`;
   sections.push(
-    `## ${bench.title}\n\nAsked for: ${bench.claim}.\n\n\`${bench.script}\`, ${verdict}:\n\n${body}\n`,
+    `### ${bench.title}\n\nAsked for: ${bench.claim}.\n\n\`${bench.script}\`, ${verdict}:\n\n${body}\n`,
   );
   if (run.status !== 0) process.exitCode = 1;
 }
 
-const header = `# Benchmarks
+const BEGIN = '<!-- make bench output: begin (written by bench/run-all.ts; edits here are overwritten) -->';
+const END = '<!-- make bench output: end -->';
+
+const header = `## Raw output of the last \`make bench\`
 
 Written by \`make bench\` (bench/run-all.ts) at commit ${commit}; every number below is the output of the
 benchmark named above it, as printed. Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}),
@@ -115,15 +120,22 @@ const previous = (() => {
   try {
     return readFileSync(out, 'utf8');
   } catch {
-    return '';
+    return '# Benchmarks\n';
   }
 })();
-// A partial run (--only) keeps the other sections of the previous file.
+const begin = previous.indexOf(BEGIN);
+const end = previous.indexOf(END);
+const curated = begin >= 0 ? previous.slice(0, begin) : `${previous.trimEnd()}\n\n`;
+const lastRun = begin >= 0 && end > begin ? previous.slice(begin + BEGIN.length, end) : '';
+// A partial run (--only) keeps the other benchmarks of the previous run.
 const kept = only
-  ? previous
-      .split(/^(?=## )/m)
+  ? lastRun
+      .split(/^(?=### )/m)
       .slice(1)
-      .filter((s) => !selected.some((b) => s.startsWith(`## ${b.title}`)))
+      .filter((s) => !selected.some((b) => s.startsWith(`### ${b.title}`)))
   : [];
-writeFileSync(out, [header, ...kept.map((s) => s.trimEnd() + '\n'), ...sections].join('\n'));
+writeFileSync(
+  out,
+  [curated + BEGIN, header, ...kept.map((s) => s.trimEnd() + '\n'), ...sections, END + '\n'].join('\n'),
+);
 process.stderr.write(`bench: wrote ${out}\n`);
