@@ -15,7 +15,7 @@ import { toAgentSpec } from '../node-agent/agent-spec.js';
 import { startAgent, type RunningAgent } from '../node-agent/cluster/run.js';
 import { parseRunArgs } from '../node-agent/cluster/options.js';
 import { ThinPoolEngine } from '../node-agent/engine.js';
-import { KubeClient } from '../operator/runtime/kube-client.js';
+import { KubeClient } from '../common/kube/kube-client.js';
 import { thinPoolSpec } from '../test/agent/support/fixtures.js';
 import { startApiServer } from '../test/support/kube-apiserver/index.js';
 import { disableDmeventd, guestSh, removeStaleLvmLinks } from '../test/system/support/guest.js';

@@ -25,7 +25,7 @@ import { AgentMetrics, poolGauges } from '../node-agent/metrics/agent-metrics.js
 import { toAgentSpec } from '../node-agent/agent-spec.js';
 import { observe } from '../node-agent/observe/observe.js';
 import { thinPoolSpec } from '../test/agent/support/fixtures.js';
-import { KubeClient } from '../operator/runtime/kube-client.js';
+import { KubeClient } from '../common/kube/kube-client.js';
 import { startApiServer } from '../test/support/kube-apiserver/index.js';
 import { AgentProcess, metricValue } from '../test/system/support/agent-process.js';
 import { removeStaleLvmLinks } from '../test/system/support/guest.js';

@@ -24,7 +24,7 @@ import { Watch } from '@kubernetes/client-node';
 import type { ThinPool, ThinPoolNodeStatus } from '../api/v1alpha1/types.js';
 import { agentLabels } from '../operator/controller/daemon-set.js';
 import { daemonSetName } from '../operator/controller/names.js';
-import { KubeClient } from '../operator/runtime/kube-client.js';
+import { KubeClient } from '../common/kube/kube-client.js';
 import { startApiServer, type RunningApiServer } from '../test/support/kube-apiserver/index.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

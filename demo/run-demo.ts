@@ -15,7 +15,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { KubeClient } from '../operator/runtime/kube-client.js';
+import { KubeClient } from '../common/kube/kube-client.js';
 import { loadApiTransport } from '../node-agent/cluster/run.js';
 import { metricValue } from '../test/system/support/agent-process.js';
 import { NodeKubelet, registerVmNode } from '../test/system/support/node-kubelet.js';

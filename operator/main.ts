@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../common/logger.js';
 import { parseBindAddress, parseFlags, USAGE, type OperatorFlags } from './flags.js';
 import { startHttpServer, type Route, type RunningHttpServer } from './http-server.js';
 import { Operator } from './operator.js';
-import { describeError } from './runtime/kube-client.js';
+import { describeError } from '../common/kube/kube-client.js';
 
 /**
  * Loads the kubeconfig like controller-runtime: `--kubeconfig`, else `$KUBECONFIG`, else the in-cluster

@@ -10,12 +10,12 @@ import { nodeChangeMatters, podChangeMatters, thinPoolChangeMatters } from './co
 import { POOL_INDEX, ThinPoolReconciler } from './controller/reconciler.js';
 import type { OperatorSettings } from './controller/settings.js';
 import { OperatorMetrics } from './metrics.js';
-import { systemClock, type Clock } from './runtime/clock.js';
-import type { BackoffPolicy } from './runtime/backoff.js';
+import { systemClock, type Clock } from '../common/kube/clock.js';
+import type { BackoffPolicy } from '../common/kube/backoff.js';
 import { Controller } from './runtime/controller.js';
-import { Informer, type InformerOptions } from './runtime/informer.js';
-import { KubeClient } from './runtime/kube-client.js';
-import type { KubeObject } from './runtime/kube-object.js';
+import { Informer, type InformerOptions } from '../common/kube/informer.js';
+import { KubeClient } from '../common/kube/kube-client.js';
+import type { KubeObject } from '../common/kube/kube-object.js';
 import {
   DEFAULT_LEADER_ELECTION_TIMINGS,
   LeaderElector,

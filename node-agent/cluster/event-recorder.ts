@@ -1,10 +1,5 @@
 import type { Logger } from '../../common/logger.js';
-import {
-  describeError,
-  httpStatusOf,
-  isNotFound,
-  type KubeClient,
-} from '../../operator/runtime/kube-client.js';
+import { describeError, httpStatusOf, isNotFound, type KubeClient } from '../../common/kube/kube-client.js';
 import type { AgentEvent } from './run-events.js';
 
 /** Namespace of Events about cluster-scoped objects (ThinPool, Node), as client-go does. */

@@ -3,7 +3,7 @@ import { loadTransportOptions } from '../../common/kube/kubeconfig.js';
 import type { KubeTransport } from '../../common/kube/transport.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { startHttpServer, type RunningHttpServer } from '../../operator/http-server.js';
-import { describeError, KubeClient } from '../../operator/runtime/kube-client.js';
+import { describeError, KubeClient } from '../../common/kube/kube-client.js';
 import type { Host } from '../host/host.js';
 import { LocalHost } from '../host/local-host.js';
 import { NsenterHost } from '../host/nsenter-host.js';

@@ -5,7 +5,7 @@ import {
   type ThinPoolNodeStatus,
 } from '../../api/v1alpha1/types.js';
 import { desiredThinPoolNode } from '../../operator/controller/plan.js';
-import { isAlreadyExists, isNotFound, type KubeClient } from '../../operator/runtime/kube-client.js';
+import { isAlreadyExists, isNotFound, type KubeClient } from '../../common/kube/kube-client.js';
 import { THINPOOLNODE_PATH } from './kube-paths.js';
 import { replacingMergePatch } from './node-report.js';
 

@@ -1,5 +1,5 @@
 import { API_VERSION, type ThinPool } from '../../api/v1alpha1/types.js';
-import type { KubeObject } from '../runtime/kube-object.js';
+import type { KubeObject } from '../../common/kube/kube-object.js';
 import type { DaemonSetObject, EnvVar, HostPathVolume, Probe, VolumeMount } from './kube-types.js';
 import { AGENT_COMPONENT, AGENT_NAME, Labels, MANAGER_NAME, daemonSetName, labelValue } from './names.js';
 import type { OperatorSettings } from './settings.js';

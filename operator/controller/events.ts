@@ -1,7 +1,7 @@
 import type { Logger } from '../../common/logger.js';
-import { systemClock, type Clock } from '../runtime/clock.js';
-import { describeError, isNotFound, type KubeClient } from '../runtime/kube-client.js';
-import type { KubeObject } from '../runtime/kube-object.js';
+import { systemClock, type Clock } from '../../common/kube/clock.js';
+import { describeError, isNotFound, type KubeClient } from '../../common/kube/kube-client.js';
+import type { KubeObject } from '../../common/kube/kube-object.js';
 import type { EventObject } from './kube-types.js';
 import { MANAGER_NAME } from './names.js';
 

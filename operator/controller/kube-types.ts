@@ -1,5 +1,5 @@
 import type { Toleration } from '../../api/v1alpha1/types.js';
-import type { KubeObject } from '../runtime/kube-object.js';
+import type { KubeObject } from '../../common/kube/kube-object.js';
 
 /** A Node taint. */
 export interface Taint {

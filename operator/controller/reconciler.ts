@@ -7,9 +7,9 @@ import {
 import { findCondition } from '../../common/conditions.js';
 import type { Logger } from '../../common/logger.js';
 import type { OperatorMetrics } from '../metrics.js';
-import { systemClock, type Clock } from '../runtime/clock.js';
+import { systemClock, type Clock } from '../../common/kube/clock.js';
 import type { ReconcileResult } from '../runtime/controller.js';
-import type { Informer } from '../runtime/informer.js';
+import type { Informer } from '../../common/kube/informer.js';
 import {
   describeError,
   httpStatusOf,
@@ -17,7 +17,7 @@ import {
   isConflict,
   isNotFound,
   type KubeClient,
-} from '../runtime/kube-client.js';
+} from '../../common/kube/kube-client.js';
 import { findPoolConflicts } from './conflicts.js';
 import { ownerReferenceTo } from './daemon-set.js';
 import type { EventRecorder } from './events.js';

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.js';
-import { describeError } from './kube-client.js';
+import { describeError } from '../../common/kube/kube-client.js';
 import type { WorkQueue } from './work-queue.js';
 
 /** What a reconcile asks for: nothing (done until the next change), or another look after a delay. */

@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/logger.js';
-import { sleep, systemClock, type Clock } from './clock.js';
-import { describeError, isConflict, isNotFound, type KubeClient } from './kube-client.js';
+import { sleep, systemClock, type Clock } from '../../common/kube/clock.js';
+import { describeError, isConflict, isNotFound, type KubeClient } from '../../common/kube/kube-client.js';
 
 /** `coordination.k8s.io/v1` Lease as JSON. */
 export interface Lease {

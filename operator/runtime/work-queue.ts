@@ -1,5 +1,5 @@
-import { KeyedBackoff, type BackoffPolicy } from './backoff.js';
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { KeyedBackoff, type BackoffPolicy } from '../../common/kube/backoff.js';
+import { systemClock, type Clock, type TimerHandle } from '../../common/kube/clock.js';
 
 /** Observers of the queue, used for metrics. */
 export interface WorkQueueHooks {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { ThinPoolNode } from '../../api/v1alpha1/types.js';
-import { KubeClient } from '../../operator/runtime/kube-client.js';
+import { KubeClient } from '../../common/kube/kube-client.js';
 import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
 import { AgentProcess } from '../system/support/agent-process.js';
 import { removeStaleLvmLinks } from '../system/support/guest.js';

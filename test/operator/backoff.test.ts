@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Backoff, KeyedBackoff, backoffDelay } from '../../operator/runtime/backoff.js';
+import { Backoff, KeyedBackoff, backoffDelay } from '../../common/kube/backoff.js';
 
 describe('backoffDelay', () => {
   const policy = { initialMs: 100, maxMs: 1000, factor: 2 };

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventRecorder } from '../../operator/controller/events.js';
 import type { EventObject } from '../../operator/controller/kube-types.js';
-import { KubeClient } from '../../operator/runtime/kube-client.js';
+import { KubeClient } from '../../common/kube/kube-client.js';
 import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
 import { thinPool } from './support/fixtures.js';
 import { testLogger } from './support/harness.js';

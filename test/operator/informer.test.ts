@@ -7,8 +7,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { NodeObject } from '../../operator/controller/kube-types.js';
 import { HttpTransport } from '../../common/kube/http-transport.js';
-import { Informer, type InformerOptions } from '../../operator/runtime/informer.js';
-import { KubeClient } from '../../operator/runtime/kube-client.js';
+import { Informer, type InformerOptions } from '../../common/kube/informer.js';
+import { KubeClient } from '../../common/kube/kube-client.js';
 import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
 import { eventually, testLogger } from './support/harness.js';
 

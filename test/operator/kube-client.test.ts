@@ -14,7 +14,7 @@ import {
   isAlreadyExists,
   isConflict,
   isNotFound,
-} from '../../operator/runtime/kube-client.js';
+} from '../../common/kube/kube-client.js';
 import type { NodeObject } from '../../operator/controller/kube-types.js';
 import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
 

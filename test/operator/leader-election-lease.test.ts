@@ -3,7 +3,7 @@
  * decides exactly when each one acts: a replica whose clock stands still is a crashed leader.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { KubeClient } from '../../operator/runtime/kube-client.js';
+import { KubeClient } from '../../common/kube/kube-client.js';
 import { LeaderElector, type Lease } from '../../operator/runtime/leader-election.js';
 import { startApiServer, type RunningApiServer } from '../support/kube-apiserver/index.js';
 import { eventually, testLogger } from './support/harness.js';

@@ -8,7 +8,7 @@
  * 250 ms keeps an informer asleep for most of the test, which tests the clock, not convergence.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { httpStatusOf } from '../../operator/runtime/kube-client.js';
+import { httpStatusOf } from '../../common/kube/kube-client.js';
 import type { Operator } from '../../operator/operator.js';
 import { readyStatus } from './support/fixtures.js';
 import { TestCluster, conditionOf, eventually, readyOf } from './support/harness.js';

@@ -8,7 +8,7 @@ import type { ThinPoolNode } from '../../api/v1alpha1/types.js';
 import type { EventObject, NodeObject } from '../../operator/controller/kube-types.js';
 import { CORDONED_BY_ANNOTATION } from '../../operator/controller/rollout.js';
 import { RUNTIME_ROLLOUT_REASONS } from '../../operator/metrics.js';
-import { isNotFound } from '../../operator/runtime/kube-client.js';
+import { isNotFound } from '../../common/kube/kube-client.js';
 import { conditionOf, eventually, TestCluster } from './support/harness.js';
 import { readyStatus } from './support/fixtures.js';
 

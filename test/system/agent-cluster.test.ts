@@ -10,7 +10,7 @@ import {
 } from '../../node-agent/host/host.js';
 import { renderProfile } from '../../node-agent/plan/profile.js';
 import type { EventObject } from '../../operator/controller/kube-types.js';
-import type { KubeClient } from '../../operator/runtime/kube-client.js';
+import type { KubeClient } from '../../common/kube/kube-client.js';
 import type { RunningApiServer } from '../support/kube-apiserver/index.js';
 import { agentSpec } from '../agent/support/fixtures.js';
 import { waitFor } from '../support/wait.js';

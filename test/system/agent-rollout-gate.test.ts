@@ -5,7 +5,7 @@ import type { FileStat, Host, RunOptions, RunResult } from '../../node-agent/hos
 import { AgentMetrics } from '../../node-agent/metrics/agent-metrics.js';
 import { renderProfile } from '../../node-agent/plan/profile.js';
 import { desiredStorageOptions, mergeDaemonJson } from '../../node-agent/runtime/index.js';
-import type { KubeClient } from '../../operator/runtime/kube-client.js';
+import type { KubeClient } from '../../common/kube/kube-client.js';
 import type { RunningApiServer } from '../support/kube-apiserver/index.js';
 import { agentSpec } from '../agent/support/fixtures.js';
 import {

@@ -140,7 +140,7 @@ describe('thinpool-agent run', () => {
 
     const modules = readFileSync(record, 'utf8').split('\n');
     expect(modules.some((url) => url.endsWith('/common/kube/http-transport.ts'))).toBe(true);
-    expect(modules.some((url) => url.endsWith('/operator/runtime/informer.ts'))).toBe(true);
+    expect(modules.some((url) => url.endsWith('/common/kube/informer.ts'))).toBe(true);
     expect(modules.filter((url) => url.includes('@kubernetes/client-node'))).toEqual([]);
     expect(output.filter((line) => line.includes('Refused @kubernetes/client-node'))).toEqual([]);
   });

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { httpStatusOf, KubeApiError } from '../../../common/kube/errors.js';
 import { HttpTransport } from '../../../common/kube/http-transport.js';
 import { fileTokenSource, staticTokenSource } from '../../../common/kube/token-source.js';
-import { KubeClient } from '../../../operator/runtime/kube-client.js';
+import { KubeClient } from '../../../common/kube/kube-client.js';
 import { startApiServer, type RunningApiServer } from '../../support/kube-apiserver/index.js';
 import {
   makeCertificates,

@@ -15,7 +15,7 @@ import {
   kubeconfigOptions,
   loadTransportOptions,
 } from '../../../common/kube/kubeconfig.js';
-import { KubeClient } from '../../../operator/runtime/kube-client.js';
+import { KubeClient } from '../../../common/kube/kube-client.js';
 import { startApiServer } from '../../support/kube-apiserver/index.js';
 
 let dir: string;

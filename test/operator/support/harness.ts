@@ -16,7 +16,7 @@ import type {
 } from '../../../operator/controller/kube-types.js';
 import { daemonSetName } from '../../../operator/controller/names.js';
 import type { OperatorSettings } from '../../../operator/controller/settings.js';
-import { KubeClient, isNotFound } from '../../../operator/runtime/kube-client.js';
+import { KubeClient, isNotFound } from '../../../common/kube/kube-client.js';
 import type { LeaderElectionTimings } from '../../../operator/runtime/leader-election.js';
 import { Operator, type InformerTuning } from '../../../operator/operator.js';
 import {

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../../operator/runtime/clock.js';
+import type { Clock, TimerHandle } from '../../../common/kube/clock.js';
 
 interface Timer {
   at: number;

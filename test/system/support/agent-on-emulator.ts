@@ -10,7 +10,7 @@ import winston from 'winston';
 import { ThinPoolAgent, type ThinPoolAgentOptions } from '../../../node-agent/cluster/agent.js';
 import { CommandError, type RunOptions, type RunResult } from '../../../node-agent/host/host.js';
 import { AgentMetrics } from '../../../node-agent/metrics/agent-metrics.js';
-import { KubeClient } from '../../../operator/runtime/kube-client.js';
+import { KubeClient } from '../../../common/kube/kube-client.js';
 import { startApiServer, type RunningApiServer } from '../../support/kube-apiserver/index.js';
 import { waitFor } from '../../support/wait.js';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { DaemonSetObject, EnvVar } from '../../../operator/controller/kube-types.js';
 import { daemonSetName } from '../../../operator/controller/names.js';
 import { matchesNodeSelector } from '../../../operator/controller/node-selection.js';
-import { isNotFound, type KubeClient } from '../../../operator/runtime/kube-client.js';
+import { isNotFound, type KubeClient } from '../../../common/kube/kube-client.js';
 import { AgentProcess } from './agent-process.js';
 
 /** Options of {@link NodeKubelet}. */

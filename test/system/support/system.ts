@@ -9,7 +9,7 @@ import type { ThinPool, ThinPoolNode } from '../../../api/v1alpha1/types.js';
 import type { EventObject } from '../../../operator/controller/kube-types.js';
 import { DEFAULT_SETTINGS } from '../../../operator/controller/settings.js';
 import { Operator } from '../../../operator/operator.js';
-import { isNotFound, KubeClient } from '../../../operator/runtime/kube-client.js';
+import { isNotFound, KubeClient } from '../../../common/kube/kube-client.js';
 import {
   kubeconfigDocument,
   startApiServer,

@@ -1,7 +1,7 @@
-import type { Logger } from '../../common/logger.js';
+import type { Logger } from '../logger.js';
 import { Backoff, type BackoffPolicy } from './backoff.js';
 import { sleep, systemClock, type Clock, type TimerHandle } from './clock.js';
-import type { KubeTransport } from '../../common/kube/transport.js';
+import type { KubeTransport } from './transport.js';
 import { describeError, httpStatusOf, type KubeClient } from './kube-client.js';
 import { objectKey, type KubeObject } from './kube-object.js';
 

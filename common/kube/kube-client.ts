@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError, parseJson, type StatusBody } from '../../common/kube/errors.js';
-import type { KubeMethod, KubeTransport, Query } from '../../common/kube/transport.js';
+import { KubeApiError, parseJson, type StatusBody } from './errors.js';
+import type { KubeMethod, KubeTransport, Query } from './transport.js';
 
 export {
   KubeApiError,
@@ -10,8 +10,8 @@ export {
   isConflict,
   isNotFound,
   type StatusBody,
-} from '../../common/kube/errors.js';
-export type { KubeTransport, Query } from '../../common/kube/transport.js';
+} from './errors.js';
+export type { KubeTransport, Query } from './transport.js';
 
 /** A list response (`*List`) as JSON. */
 export interface ListResponse<T> {
@@ -118,7 +118,9 @@ function lazyClientNodeTransport(kubeConfig: KubeConfig): KubeTransport {
   if (!cluster) throw new Error('Kubeconfig has no current cluster');
   let loaded: Promise<KubeTransport> | undefined;
   const load = () =>
-    (loaded ??= import('./client-node-transport.js').then((m) => new m.ClientNodeTransport(kubeConfig)));
+    (loaded ??= import('../../operator/runtime/client-node-transport.js').then(
+      (m) => new m.ClientNodeTransport(kubeConfig),
+    ));
   return {
     server: cluster.server,
     request: async (request) => (await load()).request(request),
