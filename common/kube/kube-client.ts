@@ -118,9 +118,7 @@ function lazyClientNodeTransport(kubeConfig: KubeConfig): KubeTransport {
   if (!cluster) throw new Error('Kubeconfig has no current cluster');
   let loaded: Promise<KubeTransport> | undefined;
   const load = () =>
-    (loaded ??= import('../../operator/runtime/client-node-transport.js').then(
-      (m) => new m.ClientNodeTransport(kubeConfig),
-    ));
+    (loaded ??= import('./client-node-transport.js').then((m) => new m.ClientNodeTransport(kubeConfig)));
   return {
     server: cluster.server,
     request: async (request) => (await load()).request(request),

@@ -1,6 +1,6 @@
 /**
  * The seam between the Kubernetes API clients (`KubeClient`, `Informer`) and the HTTP stack that carries
- * their requests. The operator uses client-node's stack (operator/runtime/client-node-transport.ts); the
+ * their requests. The operator uses client-node's stack (common/kube/client-node-transport.ts); the
  * in-cluster agent uses {@link HttpTransport} on `node:http`/`node:https`, so it never loads client-node.
  */
 

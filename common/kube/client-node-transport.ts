@@ -13,7 +13,7 @@ import type {
   Query,
   WatchDoneCallback,
   WatchEventCallback,
-} from '../../common/kube/transport.js';
+} from './transport.js';
 
 /**
  * A {@link KubeTransport} on client-node's configuration, authentication and HTTP library (and its
