@@ -14,6 +14,7 @@ import { isMutatingCommand } from '../../../node-agent/host/logged-host.js';
 import { isLvmShellRun, lvmShellCommands } from '../../../node-agent/lvm/shell.js';
 import { beforeEach } from '@jest/globals';
 import { useGuest, type GuestHandle } from '../../vm/guest.js';
+import { findLv, type LvsRow } from '../../support/lvs.js';
 
 /** Volume group names the agent's VM suites create. */
 const TEST_VGS = ['docker', 'foreign'];
@@ -166,32 +167,13 @@ export async function agentCli(host: Host, argv: string[], manifestYaml: string)
 }
 
 /** One LV as `lvs` reports it, read independently of the agent's parser. */
-export interface LvsRow {
-  lv_name: string;
-  lv_size: string;
-  lv_attr: string;
-  lv_metadata_size: string;
-  chunk_size: string;
-  lv_profile: string;
-  seg_monitor: string;
-  data_percent: string;
-}
+export type { LvsRow };
 
-/** Reads one LV with `lvs` (JSON, bytes). */
+/** Reads one LV with `lvs` (JSON, bytes); fails when it does not exist. */
 export async function lvs(host: Host, lv: string): Promise<LvsRow> {
-  const { stdout } = await host.run([
-    'lvs',
-    '--reportformat',
-    'json',
-    '--units',
-    'b',
-    '--nosuffix',
-    '-o',
-    'lv_name,lv_size,lv_attr,lv_metadata_size,chunk_size,lv_profile,seg_monitor,data_percent',
-    lv,
-  ]);
-  const doc = JSON.parse(stdout) as { report: { lv: LvsRow[] }[] };
-  return doc.report[0]!.lv[0]!;
+  const row = await findLv(host, lv);
+  if (!row) throw new Error(`The logical volume ${lv} does not exist`);
+  return row;
 }
 
 /** Reads one VG with `vgs` (JSON, bytes). */

@@ -8,38 +8,7 @@ export function guestSh(host: Host, script: string, timeoutMs = 300_000): Promis
   return host.run(['bash', '-c', script], { timeoutMs });
 }
 
-/** One LV as `lvs` reports it (JSON, bytes), read independently of the agent's parsers. */
-export interface LvsRow {
-  lv_name: string;
-  lv_size: string;
-  lv_attr: string;
-  lv_metadata_size: string;
-  data_percent: string;
-  metadata_percent: string;
-  seg_monitor: string;
-  zero: string;
-}
-
-/** Reads one LV with `lvs --reportformat json --units b --nosuffix`; `undefined` when it does not exist. */
-export async function lvs(host: Host, lv: string): Promise<LvsRow | undefined> {
-  const result = await host.run(
-    [
-      'lvs',
-      '--reportformat',
-      'json',
-      '--units',
-      'b',
-      '--nosuffix',
-      '-o',
-      'lv_name,lv_size,lv_attr,lv_metadata_size,data_percent,metadata_percent,seg_monitor,zero',
-      lv,
-    ],
-    { okExitCodes: [0, 5] },
-  );
-  if (result.exitCode !== 0) return undefined;
-  const doc = JSON.parse(result.stdout) as { report: { lv: LvsRow[] }[] };
-  return doc.report[0]?.lv[0];
-}
+export { findLv as lvs, type LvsRow } from '../../support/lvs.js';
 
 /**
  * Works around the VM reset leaving `/dev/<vg>/<lv>` links to removed device-mapper devices (LVM then
