@@ -26,6 +26,7 @@ import {
 } from '../../support/kube-apiserver/index.js';
 import { waitFor } from '../../support/wait.js';
 import { TEST_SETTINGS } from './fixtures.js';
+import { patchPodReady } from '../../support/pod-status.js';
 
 /** The repository's generated CRDs. */
 export const CRD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../crds');
@@ -196,22 +197,7 @@ export class TestCluster {
   }
 
   async setAgentPodReady(pool: string, node: string, ready: boolean): Promise<void> {
-    const name = `${daemonSetName(pool)}-${node}`;
-    await this.client.patch(`/api/v1/namespaces/${NS}/pods/${name}/status`, {
-      status: {
-        phase: 'Running',
-        conditions: [
-          {
-            type: 'Ready',
-            status: ready ? 'True' : 'False',
-            lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-            ...(ready
-              ? {}
-              : { reason: 'ContainersNotReady', message: 'containers with unready status: [agent]' }),
-          },
-        ],
-      },
-    });
+    await patchPodReady(this.client, NS, `${daemonSetName(pool)}-${node}`, ready);
   }
 
   async deleteAgentPod(pool: string, node: string): Promise<void> {

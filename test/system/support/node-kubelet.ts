@@ -5,6 +5,7 @@ import { daemonSetName } from '../../../operator/controller/names.js';
 import { matchesNodeSelector } from '../../../operator/controller/node-selection.js';
 import { isNotFound, type KubeClient } from '../../../common/kube/kube-client.js';
 import { AgentProcess } from './agent-process.js';
+import { patchPodReady } from '../../support/pod-status.js';
 
 /** Options of {@link NodeKubelet}. */
 export interface NodeKubeletOptions {
@@ -239,22 +240,7 @@ export class NodeKubelet {
 
   private async setReady(pod: RunningPod, ready: boolean): Promise<void> {
     if (pod.ready === ready) return;
-    const { client, namespace } = this.options;
-    await client.patch(`/api/v1/namespaces/${namespace}/pods/${pod.podName}/status`, {
-      status: {
-        phase: 'Running',
-        conditions: [
-          {
-            type: 'Ready',
-            status: ready ? 'True' : 'False',
-            lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-            ...(ready
-              ? {}
-              : { reason: 'ContainersNotReady', message: 'containers with unready status: [agent]' }),
-          },
-        ],
-      },
-    });
+    await patchPodReady(this.options.client, this.options.namespace, pod.podName, ready);
     pod.ready = ready;
   }
 }
