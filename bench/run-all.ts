@@ -10,11 +10,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { AGENT_NODE_OPTIONS } from '../operator/controller/daemon-set.js';
 
 interface Bench {
   name: string;
   script: string;
   args: string[];
+  /** Extra environment (the node flags the product is deployed with). */
+  env?: Record<string, string>;
   title: string;
   claim: string;
 }
@@ -54,6 +58,8 @@ const BENCHES: Bench[] = [
     name: 'agent-steady-state',
     script: 'bench/agent-cluster-steady-state.ts',
     args: [],
+    // What the operator's DaemonSet gives the agent (AGENT_NODE_OPTIONS in operator/controller/daemon-set.ts).
+    env: { AGENT_NODE_FLAGS: AGENT_NODE_OPTIONS },
     title: 'Agent in the cluster: steady state (issue 7)',
     claim: 'CPU per hour and RSS at the default interval; a scrape served in under 5 ms p99',
   },
@@ -68,12 +74,21 @@ const BENCHES: Bench[] = [
   {
     name: 'operator',
     script: 'bench/operator-bench.ts',
-    args: [],
+    // The chart's default heap cap (operator.maxHeapMiB in charts/thinpool-operator/values.yaml).
+    args: [`--operator-node-options=--max-old-space-size=${chartMaxHeapMiB()}`],
     title: 'Operator at cluster scale (issue 6)',
     claim:
       'update-to-status under 1 s and full resync under 5 s at 5,000 nodes; RSS under 250 MB; zero steady-state writes',
   },
 ];
+
+/** The operator's heap cap that the chart deploys by default. */
+function chartMaxHeapMiB(): number {
+  const values = parse(readFileSync('charts/thinpool-operator/values.yaml', 'utf8')) as {
+    operator: { maxHeapMiB: number };
+  };
+  return values.operator.maxHeapMiB;
+}
 
 function argValue(flag: string): string | undefined {
   const i = process.argv.indexOf(flag);
@@ -91,6 +106,7 @@ for (const bench of selected) {
   process.stderr.write(`bench: running ${bench.script}\n`);
   const run = spawnSync('npx', ['tsx', bench.script, ...bench.args], {
     encoding: 'utf8',
+    env: { ...process.env, ...bench.env },
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * 1024 * 1024,
   });
