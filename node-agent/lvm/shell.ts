@@ -259,10 +259,11 @@ export class LvmShellSession implements CommandSession {
 }
 
 /**
- * Runs `commands` in one `lvm` shell process (or, with `session`, in the session's shell) and returns how each ended (a failed command is a result, not
- * a rejection). The result is shorter than `commands` when a prompt ate the lines after a command. Rejects
- * with {@link LvmShellUnavailable} when the shell answered nothing, so nothing ran, and with the host's
- * `CommandError` when the process itself failed (timeout, abort).
+ * Runs `commands` in one `lvm` shell process, or with `session` in the session's running shell, and returns
+ * how each ended (a failed command is a result, not a rejection). The result is shorter than `commands`
+ * when a prompt ate the lines after a command (without a session). Rejects with {@link LvmShellUnavailable}
+ * when the shell answered nothing, so nothing ran, and with the host's `CommandError` when the process
+ * itself failed (timeout, abort).
  */
 export async function runLvmShell(
   host: Host,
