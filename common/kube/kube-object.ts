@@ -1,27 +1,10 @@
+import type { ObjectMeta } from '../../api/v1alpha1/types.js';
+
 /** The part of every Kubernetes object the runtime relies on. */
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    creationTimestamp?: string;
-    deletionTimestamp?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    finalizers?: string[];
-    ownerReferences?: Array<{
-      apiVersion: string;
-      kind: string;
-      name: string;
-      uid: string;
-      controller?: boolean;
-      blockOwnerDeletion?: boolean;
-    }>;
-  };
+  metadata: ObjectMeta;
 }
 
 /** Cache key of an object: `namespace/name`, or `name` for cluster-scoped objects (client-go's format). */

@@ -80,13 +80,20 @@ function checkArgv(argv: readonly string[]): void {
   if (argv.length === 0 || argv[0] === '') throw new Error('Refused to run an empty command');
 }
 
+/** How a run ended, from the guest's reply to a `run` that got one: its exit code, or why it has none. */
+function endOf(
+  reply: RunReply,
+): { exitCode: number; cause?: undefined } | { exitCode: undefined; cause: string } {
+  if (reply.reason) return { exitCode: undefined, cause: reply.reason };
+  if (reply.exitCode === null) return { exitCode: undefined, cause: `signal ${reply.signal}` };
+  return { exitCode: reply.exitCode };
+}
+
 /** Tells a session how its process ended, mapping the run's reply as `GuestVm.run` does. */
 function reportExit(reply: Reply, handlers: InteractiveHandlers): void {
   if (!reply.ok) return handlers.exit(undefined, 'vm gone');
-  const { exitCode, signal, reason } = reply as RunReply;
-  if (reason) return handlers.exit(undefined, reason);
-  if (exitCode === null) return handlers.exit(undefined, `signal ${signal}`);
-  handlers.exit(exitCode);
+  const end = endOf(reply as RunReply);
+  handlers.exit(end.exitCode, end.cause);
 }
 
 /** The test VM, as seen by one process: a `Host` plus the VM's disks, reset() and the broker lease. */
@@ -262,10 +269,9 @@ export class GuestVm implements Host {
     if (!reply.ok) {
       throw new CommandError({ argv, exitCode: undefined, stderr: reply.error.message, cause: 'vm gone' });
     }
-    const { exitCode, signal, reason, stdout, stderr, durationMs } = reply as RunReply;
-    if (reason) throw new CommandError({ argv, exitCode: undefined, stdout, stderr, cause: reason });
-    if (exitCode === null)
-      throw new CommandError({ argv, exitCode: undefined, stdout, stderr, cause: `signal ${signal}` });
+    const { stdout, stderr, durationMs } = reply as RunReply;
+    const { exitCode, cause } = endOf(reply as RunReply);
+    if (exitCode === undefined) throw new CommandError({ argv, exitCode, stdout, stderr, cause });
     if (!(options.okExitCodes ?? [0]).includes(exitCode))
       throw new CommandError({ argv, exitCode, stdout, stderr });
     return { argv, exitCode, stdout, stderr, durationMs };
